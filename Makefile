@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make run` and `make test`. Both install first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its dev extras
+
+run: install  ## start web, worker, beat (and the private Redis and WeChat sandbox when needed)
+	$(BIN)/veteranbot run
+
+test: install lint  ## ruff, then the whole test suite
+	$(BIN)/pytest
+
+lint: install  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install  ## rewrite files the way ruff wants them
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install  ## the benchmarks, which print ratios against their peers
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/webhook.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""veteranbot: the WeChat bot of Liangshan's veterans' service network."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from bot.config import load_config, read_environment
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the Flask app: settings, database, Redis, Celery producer, views."""
+    app = Flask(__name__)
+    raw = read_environment()
+    raw.update(overrides or {})
+    app.config.update(load_config(raw))
+    # WeChat never sends more than a few KiB; anything larger is refused with 413.
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    from bot import crypto, db, queue, store
+
+    db.init_app(app)
+    store.init_app(app)
+    queue.init_app(app)
+    app.extensions["cipher"] = crypto.FieldCipher(app.config["DATA_KEY"])
+
+    from bot import health
+    from bot.wechat import views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(health.bp)
+    if app.config["SANDBOX"]:
+        from bot.sandbox import chat
+
+        app.register_blueprint(chat.bp)
+    return app

@@ -1,0 +1,112 @@
+"""Every setting, read from the environment (and an optional .env) in one place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cryptography.fernet import Fernet
+from dotenv import dotenv_values
+
+WECHAT_API = "https://api.weixin.qq.com"
+
+# Settings read from the environment, with their embedded defaults. None means
+# "derived at start" (see load_config).
+DEFAULTS: dict[str, str | None] = {
+    "WECHAT_TOKEN": None,
+    "WECHAT_APP_ID": None,
+    "WECHAT_APP_SECRET": None,
+    "WECHAT_ENCODING_AES_KEY": "",
+    "WECHAT_API_BASE_URL": WECHAT_API,
+    "WECHAT_TEMPLATE_HELP_REQUEST": "",
+    "DATABASE_URL": None,
+    "REDIS_URL": "",
+    "SECRET_KEY": None,
+    "DATA_KEY": None,
+    "PORT": "5000",
+    "SITE_URL": None,
+    "CONTENT_DIR": "content",
+    "SITE_DIR": None,
+    "INSTANCE_DIR": "instance",
+    "SANDBOX_PORT": "5001",
+    "DIALOG_TTL_SECONDS": "1800",
+    "LOG_LEVEL": "INFO",
+}
+
+# The sandbox plays the account with these when no real credentials are set.
+SANDBOX_CREDENTIALS = {
+    "WECHAT_TOKEN": "sandbox-token",
+    "WECHAT_APP_ID": "wxsandbox0000000",
+    "WECHAT_APP_SECRET": "sandbox-secret",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def read_environment(environ: os._Environ | dict | None = None, dotenv: str = ".env") -> dict:
+    """Return the raw settings: defaults, then .env, then the process environment."""
+    environ = os.environ if environ is None else environ
+    raw = dict(DEFAULTS)
+    if Path(dotenv).is_file():
+        raw.update({k: v for k, v in dotenv_values(dotenv).items() if k in DEFAULTS})
+    raw.update({k: v for k, v in environ.items() if k in DEFAULTS})
+    return raw
+
+
+def load_config(raw: dict) -> dict:
+    """Fill derived defaults, validate, and return the app's config mapping."""
+    instance = Path(raw["INSTANCE_DIR"]).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    cfg = dict(raw)
+    cfg["INSTANCE_DIR"] = str(instance)
+    cfg["SANDBOX"] = not (raw["WECHAT_APP_ID"] and raw["WECHAT_APP_SECRET"])
+    if cfg["SANDBOX"]:
+        for key, value in SANDBOX_CREDENTIALS.items():
+            cfg[key] = cfg[key] or value
+        if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
+            cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
+    if not cfg["WECHAT_TOKEN"]:
+        raise ConfigError("WECHAT_TOKEN: required with a real account")
+    cfg["DATABASE_URL"] = raw["DATABASE_URL"] or f"sqlite:///{instance / 'veteranbot.db'}"
+    cfg["SECRET_KEY"] = raw["SECRET_KEY"] or _instance_secret(instance / "secret.key")
+    cfg["DATA_KEY"] = raw["DATA_KEY"] or _instance_secret(instance / "data.key", Fernet)
+    cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
+    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
+    cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: dict) -> None:
+    aes = cfg["WECHAT_ENCODING_AES_KEY"]
+    if aes and len(aes) != 43:
+        raise ConfigError("WECHAT_ENCODING_AES_KEY: must be 43 characters")
+    try:
+        Fernet(cfg["DATA_KEY"])
+    except ValueError as exc:
+        raise ConfigError("DATA_KEY: must be a Fernet key (32 url-safe base64 bytes)") from exc
+    for key in ("PORT", "SANDBOX_PORT", "DIALOG_TTL_SECONDS"):
+        if not str(cfg[key]).isdigit():
+            raise ConfigError(f"{key}: must be a whole number")
+        cfg[key] = int(cfg[key])
+    for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
+        if urlparse(cfg[key]).scheme not in ("http", "https"):
+            raise ConfigError(f"{key}: must be an http(s) URL")
+    if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+
+
+def _instance_secret(path: Path, fernet: type[Fernet] | None = None) -> str:
+    """Read a generated secret from the instance folder, creating it (mode 0600) once."""
+    value = fernet.generate_key().decode() if fernet else secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,1 @@
+"""Conversations with veterans and staff: one module per dialog, state in Redis."""

@@ -1,0 +1,103 @@
+"""One table from message type, keyword and menu key to the handler that answers it."""
+
+from __future__ import annotations
+
+from wechatpy.messages import BaseMessage
+
+from bot.dialogs import events, help_request, menu, registration, state, station
+from bot.dialogs.reply import Reply
+from bot.dialogs.turn import Turn
+
+# Words (typed, spoken or clicked) that open a dialog, whatever was open before.
+KEYWORDS = {
+    "登记": registration.start,
+    "注册": registration.start,
+    "求助": help_request.start,
+    "我的求助": help_request.my_requests,
+    "进度": help_request.my_requests,
+    "联系服务站": station.start,
+    "服务站": station.start,
+    "菜单": menu.show,
+    "帮助": menu.show,
+}
+# Custom-menu CLICK keys reach the same handlers as the words.
+MENU_KEYS = {
+    "REGISTER": registration.start,
+    "HELP": help_request.start,
+    "STATION": station.start,
+}
+# An open dialog's name -> the function that takes its next answer.
+DIALOGS = {
+    "registration": registration.step,
+    "help": help_request.step,
+    "station": station.step,
+}
+# With no dialog open, the menu's numbers choose its lines.
+MENU_NUMBERS = {
+    "1": registration.start,
+    "2": help_request.start,
+    "3": station.start,
+    "4": help_request.my_requests,
+}
+CANCEL_WORDS = {"取消", "退出"}
+# Speech recognition ends sentences with punctuation the follower never "said".
+TRAILING = " \t\r\n。，！？.,!?"
+
+
+def handle(message: BaseMessage) -> Reply:
+    """Answer any message or event; text that matches nothing gets the menu."""
+    if message.type == "event":
+        return _event(message)
+    openid = message.source
+    if message.type == "location":
+        return _continue(
+            Turn(
+                openid,
+                lat=float(message.location_x),
+                lon=float(message.location_y),
+                label=message.label or "",
+            )
+        )
+    if message.type == "text":
+        text = (message.content or "").strip()
+    elif message.type == "voice":
+        text = (message.recognition or "").strip(TRAILING)
+        if not text:
+            return menu.voice_unrecognised()
+    else:
+        return menu.unsupported(message.type)
+    return _text(Turn(openid, text=text))
+
+
+def _text(turn: Turn) -> Reply:
+    if turn.text in CANCEL_WORDS:
+        state.clear(turn.openid)
+        return menu.cancelled()
+    if starter := KEYWORDS.get(turn.text):
+        state.clear(turn.openid)
+        return starter(turn)
+    return _continue(turn)
+
+
+def _continue(turn: Turn) -> Reply:
+    current = state.load(turn.openid)
+    if current and current.get("dialog") in DIALOGS:
+        return DIALOGS[current["dialog"]](turn, current)
+    if turn.has_location:
+        return station.nearest(turn)
+    if starter := MENU_NUMBERS.get(turn.text):
+        return starter(turn)
+    return menu.show(turn)
+
+
+def _event(message: BaseMessage) -> Reply:
+    name = message.event
+    turn = Turn(message.source)
+    if name == "click":
+        starter = MENU_KEYS.get(message.key or "")
+        if starter:
+            state.clear(turn.openid)
+            return starter(turn)
+        return menu.show(turn)
+    handler = events.HANDLERS.get(name)
+    return handler(message) if handler else Reply.silent()

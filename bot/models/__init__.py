@@ -1,0 +1,9 @@
+"""The veterans' domain tables."""
+
+from bot.models.audit import AuditLog
+from bot.models.followers import Consent, Follower
+from bot.models.requests import HelpRequest
+from bot.models.stations import Staff, Station
+from bot.models.veterans import Veteran
+
+__all__ = ["AuditLog", "Consent", "Follower", "HelpRequest", "Staff", "Station", "Veteran"]

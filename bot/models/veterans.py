@@ -1,0 +1,42 @@
+"""One file per veteran (一人一档), keyed by a keyed hash of the ID number."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db import Base
+from bot.models.clock import utcnow
+from bot.models.stations import Station
+
+
+class Veteran(Base):
+    __tablename__ = "veterans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # <code of the village station that issued it>-<seq:04d>; never derived from
+    # the ID number, and kept when the veteran moves to another station.
+    file_no: Mapped[str] = mapped_column(String(48), unique=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    gender: Mapped[str] = mapped_column(String(4))
+    ethnicity: Mapped[str] = mapped_column(String(16), default="")
+    id_cipher: Mapped[str] = mapped_column(Text)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str] = mapped_column(String(16), default="")
+    enlist_year: Mapped[int | None] = mapped_column(Integer)
+    discharge_year: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(16), default="退役士兵")
+    hardship: Mapped[bool] = mapped_column(Boolean, default=False)
+    disability: Mapped[bool] = mapped_column(Boolean, default=False)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(16), default="wechat")
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    station: Mapped[Station] = relationship()

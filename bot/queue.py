@@ -1,0 +1,62 @@
+"""The Celery app the web process enqueues with, by task name and after commit.
+
+The bot never imports `tasks`: it sends task names and IDs, and only once the
+database transaction that made those IDs has committed.
+"""
+
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask, current_app
+from sqlalchemy import event
+
+from bot import db
+
+
+def broker_url(redis_url: str) -> str:
+    """Translate a redis-py URL into kombu's spelling (unix sockets differ)."""
+    if redis_url.startswith("unix://"):
+        return "redis+socket://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
+def init_app(app: Flask) -> None:
+    """Create the app's Celery instance and send queued tasks when sessions commit."""
+
+    class AppContextTask(Task):
+        # Task bodies use the same db/store accessors as views do.
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, set_as_current=False, task_cls=AppContextTask)
+    celery.conf.update(
+        broker_url=broker_url(app.config["REDIS_URL"]),
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # A task is acknowledged after it ran, so a worker killed mid-task
+        # hands it to another instead of losing it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        timezone="Asia/Shanghai",
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"socket_timeout": 2, "socket_connect_timeout": 2},
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+        worker_hijack_root_logger=False,
+    )
+    app.extensions["celery"] = celery
+    sessions = app.extensions["db"]
+    event.listen(sessions, "after_commit", _send_pending)
+    event.listen(sessions, "after_rollback", lambda s: s.info.pop("pending_tasks", None))
+
+
+def enqueue(name: str, *args) -> None:
+    """Queue task `name` with JSON-able args, to be sent when the session commits."""
+    pending = db.session().info.setdefault("pending_tasks", [])
+    pending.append((current_app.extensions["celery"], name, list(args)))
+
+
+def _send_pending(session) -> None:
+    for celery, name, args in session.info.pop("pending_tasks", []):
+        celery.send_task(name, args=args)

@@ -1,0 +1,156 @@
+"""An emulator of the WeChat API subset this project calls, served over HTTP on loopback.
+
+It keeps its state in memory, answers with WeChat's JSON shapes and error codes,
+and records every message it was asked to deliver, so the sandbox chat page and
+the tests can see what a follower would receive.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from flask import Flask, jsonify, request
+
+
+@dataclass
+class PlatformState:
+    """What the emulated platform knows: tokens, tags, menu and delivered messages."""
+
+    appid: str
+    secret: str
+    tokens: set[str] = field(default_factory=set)
+    tags: dict[int, str] = field(default_factory=dict)
+    tagged: dict[int, set[str]] = field(default_factory=dict)
+    menu: dict | None = None
+    outbox: list[dict] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    token_fetches: int = 0
+    # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
+    faults: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def deliver(self, kind: str, touser: str, **payload) -> dict:
+        """Record a message as delivered to one follower."""
+        item = {"kind": kind, "touser": touser, "at": time.time(), "msgid": len(self.outbox) + 1}
+        item.update(payload)
+        self.outbox.append(item)
+        return item
+
+    def messages_to(self, openid: str) -> list[dict]:
+        """Everything delivered to one follower, oldest first."""
+        return [m for m in self.outbox if m["touser"] == openid]
+
+    def expire_tokens(self) -> None:
+        """Invalidate every issued token, as WeChat does after 7200 s or a reset."""
+        self.tokens.clear()
+
+    def inject(self, path: str, *codes: int) -> None:
+        """Make the next calls to path answer with these errcodes, in order."""
+        self.faults.setdefault(path, []).extend(codes)
+
+
+def create_emulator(state: PlatformState) -> Flask:
+    """The emulator's WSGI app over the given state."""
+    app = Flask(__name__)
+    app.extensions["platform"] = state
+
+    def error(code: int, msg: str):
+        return jsonify(errcode=code, errmsg=msg)
+
+    @app.before_request
+    def _gate():
+        path = request.path.lstrip("/")
+        with state.lock:
+            state.calls.append(path)
+            pending = state.faults.get(path)
+            if pending:
+                return error(pending.pop(0), "injected by the sandbox")
+        if path in ("cgi-bin/token", "cgi-bin/stable_token") or path.startswith("_sandbox"):
+            return None
+        if request.args.get("access_token") not in state.tokens:
+            return error(40001, "invalid credential, access_token is invalid or not latest")
+        return None
+
+    @app.route("/cgi-bin/stable_token", methods=["POST"])
+    def stable_token():
+        body = request.get_json(force=True, silent=True) or {}
+        if body.get("appid") != state.appid or body.get("secret") != state.secret:
+            return error(40125, "invalid appsecret")
+        with state.lock:
+            state.token_fetches += 1
+            token = secrets.token_urlsafe(24)
+            state.tokens.add(token)
+        return jsonify(access_token=token, expires_in=7200)
+
+    @app.route("/cgi-bin/message/template/send", methods=["POST"])
+    def template_send():
+        body = request.get_json(force=True)
+        with state.lock:
+            item = state.deliver(
+                "template",
+                body["touser"],
+                template_id=body["template_id"],
+                data=body.get("data", {}),
+                url=body.get("url", ""),
+            )
+        return jsonify(errcode=0, errmsg="ok", msgid=item["msgid"])
+
+    @app.route("/cgi-bin/message/custom/send", methods=["POST"])
+    def custom_send():
+        body = request.get_json(force=True)
+        with state.lock:
+            state.deliver("text", body["touser"], content=body.get("text", {}).get("content", ""))
+        return jsonify(errcode=0, errmsg="ok")
+
+    @app.route("/cgi-bin/tags/get")
+    def tags_get():
+        with state.lock:
+            tags = [
+                {"id": i, "name": n, "count": len(state.tagged.get(i, ()))}
+                for i, n in state.tags.items()
+            ]
+        return jsonify(tags=tags)
+
+    @app.route("/cgi-bin/tags/create", methods=["POST"])
+    def tags_create():
+        name = request.get_json(force=True)["tag"]["name"]
+        with state.lock:
+            if name in state.tags.values():
+                return error(45157, "tag name already exists")
+            if len(state.tags) >= 100:
+                return error(45056, "too many tags")
+            tag_id = 100 + len(state.tags)
+            state.tags[tag_id] = name
+        return jsonify(tag={"id": tag_id, "name": name})
+
+    @app.route("/cgi-bin/tags/members/batchtagging", methods=["POST"])
+    def tags_batch():
+        body = request.get_json(force=True)
+        with state.lock:
+            if body["tagid"] not in state.tags:
+                return error(45059, "tag does not exist")
+            state.tagged.setdefault(body["tagid"], set()).update(body["openid_list"])
+        return error(0, "ok")
+
+    @app.route("/cgi-bin/menu/create", methods=["POST"])
+    def menu_create():
+        body = request.get_json(force=True)
+        buttons = body.get("button", [])
+        if not 1 <= len(buttons) <= 3 or any(len(b.get("sub_button", [])) > 5 for b in buttons):
+            return error(40016, "invalid button size")
+        with state.lock:
+            state.menu = body
+        return error(0, "ok")
+
+    @app.route("/_sandbox/messages/<openid>")
+    def sandbox_messages(openid):
+        """For the chat page: what this follower has received, after `since`."""
+        since = int(request.args.get("since", 0))
+        with state.lock:
+            items = [m for m in state.messages_to(openid) if m["msgid"] > since]
+        return jsonify(messages=items)
+
+    return app

@@ -1,0 +1,1 @@
+"""Everything that speaks WeChat: the webhook, the API client, deduplication."""

@@ -1,0 +1,154 @@
+"""The WeChat API client: every call goes to WECHAT_API_BASE_URL with a shared token.
+
+One access token serves every process (gunicorn workers, Celery worker and
+beat). It lives in Redis and is refreshed under a Redis lock through
+`cgi-bin/stable_token`, which, unlike `cgi-bin/token`, does not invalidate the
+token other processes hold.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import redis
+import requests
+from flask import current_app
+
+from bot.wechat.errors import TOKEN_ERRORS, WeChatError, classify
+
+log = logging.getLogger(__name__)
+TIMEOUT = (3, 10)
+TOKEN_MARGIN = 300  # refresh this many seconds before WeChat's expiry
+
+
+class WeChatClient:
+    """A small client over the endpoints this project calls."""
+
+    def __init__(self, base_url: str, appid: str, secret: str, r: redis.Redis):
+        self.base_url = base_url.rstrip("/")
+        self.appid = appid
+        self.secret = secret
+        self.redis = r
+        self.http = requests.Session()
+        self.token_key = f"wechat:token:{appid}"
+
+    # -- token -------------------------------------------------------------
+    def access_token(self, force: bool = False) -> str:
+        """The shared token; fetched under a lock when missing, expiring or forced."""
+        if not force and (token := self.redis.get(self.token_key)):
+            return token
+        stale = self.redis.get(self.token_key)
+        with self.redis.lock(f"{self.token_key}:lock", timeout=15, blocking_timeout=15):
+            current = self.redis.get(self.token_key)
+            # Another process refreshed while we waited for the lock.
+            if (current and current != stale) or (current and not force):
+                return current
+            data = self._send(
+                "POST",
+                "cgi-bin/stable_token",
+                json_body={
+                    "grant_type": "client_credential",
+                    "appid": self.appid,
+                    "secret": self.secret,
+                    "force_refresh": False,
+                },
+                token=None,
+            )
+            ttl = max(int(data.get("expires_in", 7200)) - TOKEN_MARGIN, 60)
+            self.redis.set(self.token_key, data["access_token"], ex=ttl)
+            return data["access_token"]
+
+    # -- transport ---------------------------------------------------------
+    def get(self, path: str, **params) -> dict:
+        """GET an API path with the token; return the decoded JSON."""
+        return self.call("GET", path, params=params)
+
+    def post(self, path: str, body: dict | None = None, files=None, **params) -> dict:
+        """POST JSON (or files) to an API path with the token; return the decoded JSON."""
+        return self.call("POST", path, params=params, json_body=body, files=files)
+
+    def call(self, method: str, path: str, params=None, json_body=None, files=None) -> dict:
+        """Call once; on a token error refresh once and call once more, never looping."""
+        try:
+            return self._send(method, path, params, json_body, files, self.access_token())
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+            log.info("wechat token refused on %s (%s); refreshing once", path, exc.errcode)
+        return self._send(method, path, params, json_body, files, self.access_token(force=True))
+
+    def _send(self, method, path, params=None, json_body=None, files=None, token=None) -> dict:
+        query = dict(params or {})
+        if token:
+            query["access_token"] = token
+        data = None
+        headers = {}
+        if json_body is not None:
+            # WeChat wants UTF-8 JSON with Chinese left unescaped.
+            data = json.dumps(json_body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        try:
+            resp = self.http.request(
+                method,
+                f"{self.base_url}/{path}",
+                params=query,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=TIMEOUT,
+            )
+            resp.raise_for_status()
+            result = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise WeChatError(None, type(exc).__name__, path) from exc
+        if result.get("errcode"):
+            raise classify(int(result["errcode"]), result.get("errmsg", ""), path)
+        return result
+
+    # -- endpoints ---------------------------------------------------------
+    def send_template(self, openid: str, template_id: str, data: dict, url: str = "") -> dict:
+        """Send a template message (service notice) to one follower."""
+        body = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["url"] = url
+        return self.post("cgi-bin/message/template/send", body)
+
+    def send_text(self, openid: str, content: str) -> dict:
+        """Send a customer-service text message (within the 48 h window)."""
+        body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        return self.post("cgi-bin/message/custom/send", body)
+
+    def tags(self) -> list[dict]:
+        """Every user tag on the account."""
+        return self.get("cgi-bin/tags/get").get("tags", [])
+
+    def ensure_tag(self, name: str) -> int:
+        """The id of the tag called name, created if missing (cached in Redis)."""
+        key = f"wechat:tag:{self.appid}:{name}"
+        if cached := self.redis.get(key):
+            return int(cached)
+        found = next((t["id"] for t in self.tags() if t["name"] == name), None)
+        if found is None:
+            found = self.post("cgi-bin/tags/create", {"tag": {"name": name}})["tag"]["id"]
+        self.redis.set(key, found, ex=86400)
+        return int(found)
+
+    def tag_users(self, tag_id: int, openids: list[str]) -> dict:
+        """Put followers under a tag."""
+        body = {"openid_list": openids, "tagid": tag_id}
+        return self.post("cgi-bin/tags/members/batchtagging", body)
+
+    def create_menu(self, menu: dict) -> dict:
+        """Install the custom menu."""
+        return self.post("cgi-bin/menu/create", menu)
+
+
+def client() -> WeChatClient:
+    """A client for the current app's account and API base."""
+    from bot import store
+
+    cfg = current_app.config
+    return WeChatClient(
+        cfg["WECHAT_API_BASE_URL"], cfg["WECHAT_APP_ID"], cfg["WECHAT_APP_SECRET"], store.client()
+    )

@@ -1,0 +1,51 @@
+"""Exactly-once handling of WeChat's retries, shared by every web process via Redis.
+
+WeChat retries a message up to three times when it gets no answer in 5 s,
+sometimes while the first attempt is still running. The first attempt claims
+the key; the others wait for its reply and answer with the same one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import redis
+from wechatpy.messages import BaseMessage
+
+PENDING = "\x00pending"
+CLAIM_SECONDS = 30
+REPLY_SECONDS = 600
+WAIT_SECONDS = 4.0
+
+
+def message_key(message: BaseMessage) -> str:
+    """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
+    if message.type == "event":
+        raw = message._data
+        parts = (message.source, raw.get("CreateTime"), raw.get("Event"), raw.get("EventKey"))
+        return "dedup:e:" + "|".join(str(p or "") for p in parts)
+    return f"dedup:m:{message.id}"
+
+
+def once(r: redis.Redis, key: str, produce: Callable[[], str]) -> str:
+    """Run produce() once per key and return its result to every caller of that key."""
+    if r.set(key, PENDING, nx=True, ex=CLAIM_SECONDS):
+        try:
+            result = produce()
+        except BaseException:
+            # Let WeChat's next retry try again rather than wait on a dead claim.
+            r.delete(key)
+            raise
+        r.set(key, result, ex=REPLY_SECONDS)
+        return result
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        value = r.get(key)
+        if value is None:  # the first attempt failed and released its claim
+            return once(r, key, produce)
+        if value != PENDING:
+            return value
+        time.sleep(0.02)
+    # The first attempt is still working; WeChat will retry and get its reply.
+    return "success"

@@ -1,0 +1,78 @@
+"""The /wechat webhook: verify → parse → deduplicate → dispatch → reply."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from wechatpy.replies import TextReply
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot import db, store
+from bot.dialogs import router
+from bot.dialogs.reply import Reply
+from bot.wechat import dedup, transport
+
+log = logging.getLogger(__name__)
+bp = Blueprint("wechat", __name__)
+BUSY = "系统繁忙，请稍后再试"
+
+
+def account() -> transport.Account:
+    """The account's webhook credentials from the app config."""
+    cfg = current_app.config
+    return transport.Account(
+        cfg["WECHAT_TOKEN"], cfg["WECHAT_APP_ID"], cfg["WECHAT_ENCODING_AES_KEY"]
+    )
+
+
+@bp.get("/wechat")
+def handshake():
+    """WeChat's server check: echo `echostr` when the signature matches."""
+    try:
+        transport.verify(account(), request.args)
+    except transport.Refused as exc:
+        return _refuse(exc)
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/wechat")
+def receive():
+    """Answer one message or event, always within WeChat's 5 seconds."""
+    acct = account()
+    try:
+        body = request.get_data(cache=False)
+        message, encrypted = transport.open_message(acct, request.args, body)
+    except RequestEntityTooLarge:
+        return Response("too large", status=413, mimetype="text/plain")
+    except transport.Refused as exc:
+        return _refuse(exc)
+
+    try:
+        xml = dedup.once(store.client(), dedup.message_key(message), lambda: _answer(message))
+    except Exception as exc:
+        # The webhook's one catch-all: a database or Redis outage must never
+        # reach WeChat as a 500, which the veteran would see as a dead account.
+        # Only the exception type is logged; messages may carry personal data.
+        log.error("answering %s failed: %s", message.type, type(exc).__name__)
+        with contextlib.suppress(Exception):
+            db.session().rollback()
+        xml = TextReply(message=message, content=BUSY).render()
+    if xml == "success" or not encrypted:
+        return Response(xml, mimetype="application/xml")
+    return Response(
+        transport.seal(acct, xml, request.args.get("nonce")), mimetype="application/xml"
+    )
+
+
+def _answer(message) -> str:
+    reply: Reply = router.handle(message)
+    if reply.text is None:
+        return "success"
+    return TextReply(message=message, content=reply.text).render()
+
+
+def _refuse(exc: transport.Refused) -> Response:
+    log.warning("refused webhook call: %s", exc.reason)
+    return Response(exc.reason, status=exc.status, mimetype="text/plain")

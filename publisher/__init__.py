@@ -1,0 +1,1 @@
+"""Turns showcase stories into WeChat drafts and site pages, given a client (issue 3)."""
