@@ -67,6 +67,7 @@ def load_config(raw: dict) -> dict:
     if cfg["SANDBOX"]:
         for key, value in SANDBOX_CREDENTIALS.items():
             cfg[key] = cfg[key] or value
+        cfg["WECHAT_TEMPLATE_HELP_REQUEST"] = raw["WECHAT_TEMPLATE_HELP_REQUEST"] or "sandbox-help"
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
     if not cfg["WECHAT_TOKEN"]:

@@ -1,0 +1,10 @@
+"""`veteranbot veterans ...`: (being written)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group("veterans")
+def veterans():
+    """Veteran ledger commands."""
