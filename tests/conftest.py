@@ -164,7 +164,8 @@ def _dispose(application) -> None:
     engine = application.extensions["db"].kw["bind"]
     _truncate(engine)
     engine.dispose()
-    application.extensions["redis"].close()
+    if application.extensions["redis"] is not None:
+        application.extensions["redis"].close()
     application.extensions["celery"].close()
 
 

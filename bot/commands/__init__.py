@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import ScriptInfo
 
 from bot import create_app
 
 
-def _build_app():
-    return create_app()
-
-
-@click.group(
-    cls=FlaskGroup,
-    create_app=_build_app,
-    add_default_commands=False,
-    add_version_option=False,
-    load_dotenv=False,
-    set_debug_flag=False,
-)
-def main():
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """veteranbot: the Liangshan veterans' WeChat bot and its ledgers."""
+    # Commands marked with_appcontext build the app lazily from this, so
+    # `veteranbot --help` and `veteranbot run` never start anything themselves.
+    ctx.obj = ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False)
 
 
 def _register() -> None:
