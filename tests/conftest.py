@@ -126,13 +126,25 @@ def wechat(client):
 
 
 @pytest.fixture
-def safe_wechat(app_settings, platform):
+def make_app(app_settings):
+    """Build extra apps with changed settings; each is disposed after the test."""
+    made = []
+
+    def make(**changes):
+        application = create_app({**app_settings, **changes})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        _dispose(application, truncate=False)
+
+
+@pytest.fixture
+def safe_wechat(app, make_app):
     """A driver for an app running in safe (AES) mode."""
-    app_settings["WECHAT_ENCODING_AES_KEY"] = AES_KEY
-    application = create_app(app_settings)
-    redis.Redis.from_url(application.config["REDIS_URL"]).flushdb()
-    yield WeChatDriver(application.test_client(), TOKEN, APP_ID, aes_key=AES_KEY)
-    _dispose(application)
+    application = make_app(WECHAT_ENCODING_AES_KEY=AES_KEY)
+    return WeChatDriver(application.test_client(), TOKEN, APP_ID, aes_key=AES_KEY)
 
 
 @pytest.fixture
@@ -159,10 +171,11 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.token_fetches = 0
 
 
-def _dispose(application) -> None:
+def _dispose(application, truncate: bool = True) -> None:
     """Empty the tables and close every connection the app opened."""
     engine = application.extensions["db"].kw["bind"]
-    _truncate(engine)
+    if truncate:
+        _truncate(engine)
     engine.dispose()
     if application.extensions["redis"] is not None:
         application.extensions["redis"].close()

@@ -52,15 +52,20 @@ class WeChatDriver:
         return args
 
     # -- sending -------------------------------------------------------------
-    def post(self, xml: str, args: dict | None = None):
-        """Post raw XML (sealed in safe mode) and return the HTTP response."""
+    def post(self, xml: str, args: dict | None = None, msg_signature: str | None = None):
+        """Post raw XML (sealed in safe mode) and return the HTTP response.
+
+        msg_signature, when given, replaces the correct one (to play a forger).
+        """
         args = dict(args or self.query(xml))
         body = xml
         if args.get("encrypt_type") == "aes":
             crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
             sealed = xmltodict.parse(crypto.encrypt_message(xml, args["nonce"], args["timestamp"]))
             encrypt = sealed["xml"]["Encrypt"]
-            args["msg_signature"] = sign(self.token, args["timestamp"], args["nonce"], encrypt)
+            args["msg_signature"] = msg_signature or sign(
+                self.token, args["timestamp"], args["nonce"], encrypt
+            )
             body = xmltodict.unparse({"xml": {"ToUserName": self.account, "Encrypt": encrypt}})
         return self.client.post(
             "/wechat", query_string=args, data=body.encode(), content_type="text/xml"

@@ -34,27 +34,22 @@ class WeChatClient:
         self.token_key = f"wechat:token:{appid}"
 
     # -- token -------------------------------------------------------------
-    def access_token(self, force: bool = False) -> str:
-        """The shared token; fetched under a lock when missing, expiring or forced."""
-        if not force and (token := self.redis.get(self.token_key)):
+    def access_token(self, refused: str | None = None) -> str:
+        """The shared token; fetched under a lock when missing or when `refused` was rejected."""
+        token = self.redis.get(self.token_key)
+        if token and token != refused:
             return token
-        stale = self.redis.get(self.token_key)
         with self.redis.lock(f"{self.token_key}:lock", timeout=15, blocking_timeout=15):
-            current = self.redis.get(self.token_key)
-            # Another process refreshed while we waited for the lock.
-            if (current and current != stale) or (current and not force):
-                return current
-            data = self._send(
-                "POST",
-                "cgi-bin/stable_token",
-                json_body={
-                    "grant_type": "client_credential",
-                    "appid": self.appid,
-                    "secret": self.secret,
-                    "force_refresh": False,
-                },
-                token=None,
-            )
+            token = self.redis.get(self.token_key)
+            if token and token != refused:  # another process refreshed while we waited
+                return token
+            body = {
+                "grant_type": "client_credential",
+                "appid": self.appid,
+                "secret": self.secret,
+                "force_refresh": refused is not None,
+            }
+            data = self._send("POST", "cgi-bin/stable_token", json_body=body)
             ttl = max(int(data.get("expires_in", 7200)) - TOKEN_MARGIN, 60)
             self.redis.set(self.token_key, data["access_token"], ex=ttl)
             return data["access_token"]
@@ -70,13 +65,14 @@ class WeChatClient:
 
     def call(self, method: str, path: str, params=None, json_body=None, files=None) -> dict:
         """Call once; on a token error refresh once and call once more, never looping."""
+        token = self.access_token()
         try:
-            return self._send(method, path, params, json_body, files, self.access_token())
+            return self._send(method, path, params, json_body, files, token)
         except WeChatError as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise
             log.info("wechat token refused on %s (%s); refreshing once", path, exc.errcode)
-        return self._send(method, path, params, json_body, files, self.access_token(force=True))
+        return self._send(method, path, params, json_body, files, self.access_token(refused=token))
 
     def _send(self, method, path, params=None, json_body=None, files=None, token=None) -> dict:
         query = dict(params or {})

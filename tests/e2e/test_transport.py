@@ -2,23 +2,101 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.models import Follower
 from bot.wechat.transport import sign
 from tests.conftest import TOKEN
 
 
-def test_handshake_echoes_when_signed(client):
-    args = {"timestamp": "1700000000", "nonce": "abc", "echostr": "hello-4242"}
+def signed_args(**extra) -> dict:
+    args = {"timestamp": "1700000000", "nonce": "abc123"}
     args["signature"] = sign(TOKEN, args["timestamp"], args["nonce"])
-    response = client.get("/wechat", query_string=args)
+    args.update(extra)
+    return args
+
+
+def test_handshake_echoes_when_signed(client):
+    response = client.get("/wechat", query_string=signed_args(echostr="hello-4242"))
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "hello-4242"
 
 
-def test_handshake_with_bad_signature_is_forbidden(client):
-    args = {"timestamp": "1700000000", "nonce": "abc", "echostr": "x", "signature": "0" * 40}
-    assert client.get("/wechat", query_string=args).status_code == 403
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_bad_signature_is_forbidden(client, method):
+    args = signed_args(echostr="x", signature="0" * 40)
+    response = getattr(client, method)("/wechat", query_string=args, data=b"<xml/>")
+    assert response.status_code == 403
+
+
+def test_forged_message_changes_nothing(wechat, session):
+    xml = wechat.xml("o-forger", "event", Event="subscribe")
+    response = wechat.post(xml, signed_args(signature="f" * 40))
+    assert response.status_code == 403
+    assert session.get(Follower, "o-forger") is None
 
 
 def test_unmatched_text_gets_the_menu_never_silence(wechat):
     reply = wechat.send_text("o-newcomer", "今天天气怎么样")
     assert "登记" in reply and "求助" in reply and "联系服务站" in reply
+    assert reply.splitlines()[-1].endswith("：")
+
+
+BAD_BODIES = {
+    "not xml": b"hello, this is not xml",
+    "json": b'{"ToUserName": "gh"}',
+    "no xml root": b"<root><a>1</a></root>",
+    "xxe": b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b"<xml><ToUserName>a</ToUserName><FromUserName>&x;</FromUserName>"
+    b"<CreateTime>1</CreateTime><MsgType>text</MsgType></xml>",
+    "entity bomb": b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    b"<xml><Content>&lol2;</Content></xml>",
+    "missing MsgType": b"<xml><ToUserName>a</ToUserName><FromUserName>o</FromUserName>"
+    b"<CreateTime>1</CreateTime></xml>",
+    "missing sender": b"<xml><ToUserName>a</ToUserName><CreateTime>1</CreateTime>"
+    b"<MsgType>text</MsgType><Content>hi</Content></xml>",
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("body", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bad_bodies_are_refused_with_400(client, body):
+    response = client.post("/wechat", query_string=signed_args(), data=body)
+    assert response.status_code == 400
+
+
+def test_oversized_body_is_refused_with_413(client):
+    body = b"<xml><Content>" + b"a" * (65 * 1024) + b"</Content></xml>"
+    response = client.post("/wechat", query_string=signed_args(), data=body)
+    assert response.status_code == 413
+
+
+def test_voice_is_understood_through_its_recognition(wechat):
+    assert wechat.send_voice("o-voice", "菜单。") == wechat.send_text("o-voice", "菜单")
+
+
+@pytest.mark.parametrize("msg_type", ["image", "video", "link"])
+def test_other_message_types_get_a_helpful_answer(wechat, msg_type):
+    reply = wechat.send("o-pics", msg_type, PicUrl="http://x/p.jpg", MediaId="m")
+    assert "打字" in reply or "语音" in reply
+
+
+def test_follow_welcomes_and_unfollow_stops_pushes(wechat, session):
+    welcome = wechat.send_event("o-follower", "subscribe")
+    assert "欢迎" in welcome and "登记" in welcome
+    assert session.get(Follower, "o-follower").subscribed
+    assert wechat.send_event("o-follower", "unsubscribe") is None
+    session.expire_all()
+    assert not session.get(Follower, "o-follower").subscribed
+
+
+def test_location_event_is_recorded_and_answered_with_success(wechat, session):
+    assert (
+        wechat.send_event(
+            "o-here", "LOCATION", Latitude="27.71", Longitude="102.81", Precision="30"
+        )
+        is None
+    )
+    row = session.get(Follower, "o-here")
+    assert (row.last_lat, row.last_lon) == (27.71, 102.81)

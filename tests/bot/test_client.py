@@ -1,0 +1,60 @@
+"""The WeChat client against the emulator: one shared token, one refresh, typed errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import store
+from bot.wechat.client import WeChatClient, client
+from bot.wechat.errors import QuotaExceeded, TokenError, WeChatError
+
+
+@pytest.fixture
+def wx(app):
+    with app.app_context():
+        yield client()
+
+
+def test_token_is_fetched_once_and_shared_between_processes(app, wx, platform):
+    other = WeChatClient(wx.base_url, wx.appid, wx.secret, store.client(app))
+    wx.tags()
+    other.tags()
+    assert platform.token_fetches == 1
+
+
+def test_expired_token_is_refreshed_once_and_the_call_succeeds(wx, platform):
+    wx.ensure_tag("退役军人")
+    platform.expire_tokens()
+    assert wx.tags()[0]["name"] == "退役军人"
+    assert platform.token_fetches == 2
+
+
+def test_a_token_refused_twice_raises_instead_of_looping(wx, platform):
+    platform.inject("cgi-bin/tags/get", 40001, 40001, 40001)
+    with pytest.raises(TokenError):
+        wx.tags()
+    # one fetch before the first try, one refresh, and no more
+    assert platform.token_fetches == 2
+    assert platform.calls.count("cgi-bin/tags/get") == 2
+
+
+def test_quota_error_is_typed_and_not_retried(wx, platform):
+    platform.inject("cgi-bin/menu/create", 45009)
+    with pytest.raises(QuotaExceeded) as raised:
+        wx.create_menu({"button": [{"type": "click", "name": "登记", "key": "REGISTER"}]})
+    assert raised.value.errcode == 45009
+    assert platform.calls.count("cgi-bin/menu/create") == 1
+
+
+def test_unreachable_api_is_a_transient_error(app):
+    with app.app_context():
+        wx = WeChatClient("http://127.0.0.1:9", "wxapp", "secret", store.client())
+        with pytest.raises(WeChatError) as raised:
+            wx.tags()
+    assert raised.value.errcode is None and raised.value.transient
+
+
+def test_tag_is_created_once_and_then_reused(wx, platform):
+    first = wx.ensure_tag("布拖县")
+    assert wx.ensure_tag("布拖县") == first
+    assert list(platform.tags.values()) == ["布拖县"]
