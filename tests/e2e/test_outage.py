@@ -63,3 +63,9 @@ def test_unreachable_database_gets_busy_and_unhealthy(app, make_app, tmp_path):
     health = application.test_client().get("/healthz")
     assert health.status_code == 503
     assert health.json["database"].startswith("error") and health.json["redis"] == "ok"
+
+
+def test_health_names_the_database_and_redis_when_both_answer(client):
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json == {"status": "ok", "database": "ok", "redis": "ok"}
