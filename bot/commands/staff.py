@@ -1,10 +1,63 @@
-"""`veteranbot staff ...`: (being written)."""
+"""`veteranbot staff ...`: bind station staff to their WeChat accounts."""
 
 from __future__ import annotations
 
+import re
+
 import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from bot import db, directory
+from bot.models import Staff
+
+# WeChat openids are 28 URL-safe characters; the sandbox uses shorter ones.
+OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @click.group("staff")
 def staff():
     """Staff commands."""
+
+
+@staff.command("add")
+@click.option("--station", "code", required=True, help="The station's code.")
+@click.option("--name", required=True, help="The staff member's name.")
+@click.option("--openid", required=True, help="Their openid on the account.")
+@with_appcontext
+def add(code: str, name: str, openid: str) -> None:
+    """Bind a staff member's WeChat to a station (again: move or rename them)."""
+    name = name.strip()
+    if not name or len(name) > 32:
+        raise click.BadParameter("姓名不能为空，最多 32 个字", param_hint="--name")
+    if not OPENID.match(openid):
+        raise click.BadParameter("openid 只含字母、数字、- 和 _", param_hint="--openid")
+    session = db.session()
+    station = directory.by_code(session, code)
+    if station is None:
+        raise click.ClickException(f"没有编号为 {code} 的服务站（先用 stations import 导入）")
+    member = session.scalar(select(Staff).where(Staff.openid == openid))
+    moved_from = member.station.name if member and member.station_id != station.id else None
+    if member is None:
+        member = Staff(openid=openid)
+        session.add(member)
+    member.name, member.station = name, station
+    session.commit()
+    note = f"（原在{moved_from}）" if moved_from else ""
+    click.echo(f"{name} 已绑定到 {station.name}（{station.code}）{note}")
+
+
+@staff.command("list")
+@click.option("--station", "code", help="Only this station's staff.")
+@with_appcontext
+def list_command(code: str | None) -> None:
+    """List staff and the stations they answer for."""
+    query = select(Staff).order_by(Staff.station_id, Staff.id)
+    session = db.session()
+    if code:
+        station = directory.by_code(session, code)
+        if station is None:
+            raise click.ClickException(f"没有编号为 {code} 的服务站")
+        query = query.where(Staff.station_id == station.id)
+    for member in session.scalars(query):
+        click.echo(f"{member.station.code}\t{member.station.name}\t{member.name}\t{member.openid}")
