@@ -25,6 +25,7 @@ MENU_KEYS = {
     "REGISTER": registration.start,
     "HELP": help_request.start,
     "STATION": station.start,
+    "MY_REQUESTS": help_request.my_requests,
 }
 # An open dialog's name -> the function that takes its next answer.
 DIALOGS = {
