@@ -79,14 +79,19 @@ def import_file(session: Session, path: str | Path) -> StationCounts:
     The caller commits; on ImportFailed nothing has been added to the session.
     """
     name = Path(path).name
+    rows = read_rows(path, COLUMNS)
     parsed, problems = [], []
-    for row in read_rows(path, COLUMNS):
+    for row in rows:
         station, reasons = parse_row(row)
         problems += [RowProblem(name, row.line, r) for r in reasons]
         if station:
             parsed.append(station)
     existing = {s.code: s for s in session.scalars(select(Station))}
-    problems += [RowProblem(name, line, r) for line, r in _cross_check(parsed, existing)]
+    # A parent whose own line is bad still counts as declared, so its children
+    # are not reported too: one mistake, one message.
+    levels = {s.code: s.level for s in existing.values()}
+    levels |= {r.cells["code"]: r.cells["level"] for r in rows if r.cells["level"] in LEVELS}
+    problems += [RowProblem(name, n, r) for n, r in _cross_check(parsed, existing, levels)]
     if problems:
         raise ImportFailed(problems)
     return _upsert(session, parsed, existing)
@@ -147,15 +152,15 @@ def _coordinates(lat_text: str, lon_text: str) -> tuple[float | None, float | No
     return lat, lon, ""
 
 
-def _cross_check(rows: list[StationRow], existing: dict[str, Station]) -> list[tuple[int, str]]:
+def _cross_check(
+    rows: list[StationRow], existing: dict[str, Station], levels: dict[str, str]
+) -> list[tuple[int, str]]:
     """Duplicate codes, level changes, and parents missing or of the wrong level."""
     problems, first_line = [], {}
-    levels = {code: s.level for code, s in existing.items()}
     for r in rows:
         if r.code in first_line:
             problems.append((r.line, f"code {r.code} 与第 {first_line[r.code]} 行重复"))
         first_line.setdefault(r.code, r.line)
-        levels[r.code] = r.level
     for r in rows:
         old = existing.get(r.code)
         if old is not None and old.level != r.level:
