@@ -41,9 +41,9 @@ def ledger_row(**cells: str) -> dict[str, str]:
     return row
 
 
-def write_ledger(path: Path, rows: list[dict], fmt: str = "csv") -> Path:
-    """Write rows under the ledger header: CSV with a BOM (as Excel saves it) or XLSX."""
-    if fmt == "xlsx":
+def write_ledger(path: Path, rows: list[dict]) -> Path:
+    """Write rows under the ledger header: XLSX, or CSV with a BOM (as Excel saves it)."""
+    if path.suffix == ".xlsx":
         book = openpyxl.Workbook()
         sheet = book.active
         sheet.append(list(LEDGER_COLUMNS))
