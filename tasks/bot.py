@@ -1,1 +1,45 @@
 """Task bodies for the bot: thin wrappers that take IDs and call into `bot`."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask import current_app
+
+from bot import db, notify, store, tagging
+from bot.wechat.client import client
+from bot.wechat.errors import WeChatError
+
+MAX_RETRIES = 6
+
+
+def backoff(retries: int) -> int:
+    """Seconds before retry number retries+1: 2, 4, 8 … capped at ten minutes."""
+    return min(2 ** (retries + 1), 600)
+
+
+@shared_task(name="tasks.bot.notify_staff", bind=True, max_retries=MAX_RETRIES)
+def notify_staff(self, request_id: int) -> int:
+    """Tell a help request's responsible staff by template message."""
+    try:
+        return notify.send_help_request(
+            db.session(),
+            client(),
+            store.client(),
+            current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"],
+            request_id,
+        )
+    except WeChatError as exc:
+        if not exc.transient:
+            raise
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(name="tasks.bot.tag_veteran", bind=True, max_retries=MAX_RETRIES)
+def tag_veteran(self, veteran_id: int) -> list[str]:
+    """Tag a registered veteran's follower 退役军人 and with their county."""
+    try:
+        return tagging.tag_veteran(db.session(), client(), veteran_id)
+    except WeChatError as exc:
+        if not exc.transient:
+            raise
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc

@@ -1,15 +1,180 @@
-"""TEMPORARY placeholder, replaced by the dialog implementation."""
+"""求助: category, description, a request number, and staff told by template message.
 
-from bot.dialogs import menu
+A registered veteran goes straight to the category. Anyone else first says
+where they are (township, village or a shared location) and gives a mobile
+number, so the station can call back, or is offered 登记 instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import render_template
+from sqlalchemy import or_, select
+
+from bot import db, directory, files, queue
+from bot.crypto import cipher
+from bot.dialogs import choices, station
+from bot.dialogs import state as dialog_state
+from bot.dialogs.reply import Reply
+from bot.dialogs.turn import Turn
+from bot.identity import InvalidInput, normalize_mobile
+from bot.models import HelpRequest, Station
+from bot.models.requests import CATEGORIES
+
+log = logging.getLogger(__name__)
+
+MIN_DESCRIPTION = 2
+MAX_DESCRIPTION = 500
+LIST_LATEST = 10
+# Timestamps are stored in UTC; veterans read Beijing time.
+BEIJING = timedelta(hours=8)
 
 
-def start(turn):
-    return menu.show(turn)
+def number_for(request_id: int) -> str:
+    """The request number a veteran quotes: QZ and the zero-padded id."""
+    return f"QZ{request_id:06d}"
 
 
-def step(turn, state):
-    return menu.show(turn)
+def start(turn: Turn) -> Reply:
+    """Ask the category; an unregistered follower first says where they are."""
+    session = db.session()
+    veteran = files.by_openid(session, turn.openid)
+    if veteran is not None:
+        current = {"dialog": "help", "veteran_id": veteran.id, "station_id": veteran.station_id}
+        return _ask_category(turn, current)
+    if not directory.of_level(session, "township"):
+        return Reply(render_template("replies/help_unavailable.txt"))
+    current = {"dialog": "help"}
+    reply = station.ask_township(current, intro=render_template("replies/help_unregistered.txt"))
+    dialog_state.save(turn.openid, current)
+    return reply
 
 
-my_requests = start
-nearest = start
+def step(turn: Turn, current: dict) -> Reply:
+    """Take the answer to the current question and ask the next one."""
+    name = current.get("step")
+    if name in station.PLACE_STEPS:
+        return _place(turn, current)
+    return {"phone": _phone, "category": _category}.get(name, _description)(turn, current)
+
+
+def my_requests(turn: Turn) -> Reply:
+    """The follower's latest requests with their status."""
+    session = db.session()
+    veteran = files.by_openid(session, turn.openid)
+    mine = HelpRequest.openid == turn.openid
+    if veteran is not None:
+        mine = or_(mine, HelpRequest.veteran_id == veteran.id)
+    rows = session.scalars(
+        select(HelpRequest).where(mine).order_by(HelpRequest.id.desc()).limit(LIST_LATEST)
+    )
+    items = [
+        {
+            "number": r.number,
+            "category": r.category,
+            "status": r.status,
+            "date": f"{(r.created_at + BEIJING).month}月{(r.created_at + BEIJING).day}日",
+        }
+        for r in rows
+    ]
+    return Reply(render_template("replies/help_list.txt", items=items))
+
+
+def _place(turn: Turn, current: dict) -> Reply:
+    chosen = station.take_place(turn, current, allow_township=True)
+    if isinstance(chosen, Reply):
+        dialog_state.save(turn.openid, current)
+        return chosen
+    for key in ("options", "township_id", "nearest_id"):
+        current.pop(key, None)
+    current["station_id"] = chosen.id
+    return _ask_phone(turn, current, station_name=choices.short_name(chosen.name))
+
+
+def _phone(turn: Turn, current: dict) -> Reply:
+    try:
+        phone = normalize_mobile(turn.text.translate(choices.SPOKEN_DIGITS))
+    except InvalidInput as exc:
+        return _ask_phone(turn, current, problem=str(exc))
+    current["phone"] = cipher().encrypt(phone)
+    return _ask_category(turn, current)
+
+
+def _category(turn: Turn, current: dict) -> Reply:
+    hit = choices.pick(turn.text, list(CATEGORIES))
+    if hit is None:
+        return _ask_category(turn, current, problem="not_found")
+    current["category"] = CATEGORIES[hit]
+    return _ask_description(turn, current)
+
+
+def _description(turn: Turn, current: dict) -> Reply:
+    text = turn.text.strip()
+    if turn.has_location:
+        return _ask_description(turn, current, problem="typed_please")
+    if len(text) < MIN_DESCRIPTION:
+        return _ask_description(turn, current, problem="too_short")
+    if len(text) > MAX_DESCRIPTION:
+        return _ask_description(turn, current, problem="too_long")
+    return _submit(turn, current, text)
+
+
+def _submit(turn: Turn, current: dict, description: str) -> Reply:
+    session = db.session()
+    place = session.get(Station, current["station_id"])
+    request = HelpRequest(
+        openid=turn.openid,
+        veteran_id=current.get("veteran_id"),
+        station_id=place.id,
+        category=current["category"],
+        description=description,
+        contact_phone=cipher().decrypt(current["phone"]) if current.get("phone") else "",
+    )
+    session.add(request)
+    session.flush()
+    request.number = number_for(request.id)
+    # Sent once the commit below succeeds; the worker tells the staff.
+    queue.enqueue("tasks.bot.notify_staff", request.id)
+    session.commit()
+    dialog_state.clear(turn.openid)
+    log.info("help request %s filed at station %s", request.id, place.id)
+    return Reply(
+        render_template(
+            "replies/help_done.txt",
+            number=request.number,
+            category=request.category,
+            station=choices.short_name(place.name) + "服务站",
+            phone=place.phone,
+        )
+    )
+
+
+def _ask_phone(turn: Turn, current: dict, problem: str = "", station_name: str = "") -> Reply:
+    current["step"] = "phone"
+    dialog_state.save(turn.openid, current)
+    return Reply(
+        render_template("replies/help_ask_phone.txt", problem=problem, station=station_name)
+    )
+
+
+def _ask_category(turn: Turn, current: dict, problem: str = "") -> Reply:
+    current["step"] = "category"
+    dialog_state.save(turn.openid, current)
+    return Reply(
+        render_template("replies/help_ask_category.txt", problem=problem, categories=CATEGORIES)
+    )
+
+
+def _ask_description(turn: Turn, current: dict, problem: str = "") -> Reply:
+    current["step"] = "description"
+    dialog_state.save(turn.openid, current)
+    return Reply(
+        render_template(
+            "replies/help_ask_description.txt",
+            problem=problem,
+            category=current["category"],
+            limit=MAX_DESCRIPTION,
+        )
+    )

@@ -1,15 +1,212 @@
-"""TEMPORARY placeholder, replaced by the dialog implementation."""
+"""联系服务站: a veteran's station contacts; and choosing a station, shared by every dialog.
 
-from bot.dialogs import menu
+Choosing a station is a small sub-dialog (township, then village, or a shared
+location and a confirmation). Registration and help requests run it too: they
+hand their state to take_place() until it returns a Station.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from bot import db, directory, files
+from bot.dialogs import choices
+from bot.dialogs import state as dialog_state
+from bot.dialogs.reply import Reply
+from bot.dialogs.turn import Turn
+from bot.models import Station
+
+PLACE_STEPS = ("township", "village", "nearest")
+YES = {"是", "是的", "对", "对的", "确认", "好", "好的", "嗯", "没错", "就是"}
+NO = {"不是", "不对", "否", "不", "错了", "重选", "换一个"}
+# Answers at the village step that mean "just my township's station, please".
+UNSURE = {"不清楚", "不知道", "不晓得", "乡镇", "找乡镇"}
 
 
-def start(turn):
-    return menu.show(turn)
+def start(turn: Turn) -> Reply:
+    """A registered veteran gets their stations; others are asked where they are."""
+    session = db.session()
+    veteran = files.by_openid(session, turn.openid)
+    if veteran is not None:
+        return contact(veteran.station, registered=True)
+    if not directory.of_level(session, "township"):
+        return Reply(render_template("replies/station_none.txt"))
+    current = {"dialog": "station"}
+    reply = ask_township(current, intro=render_template("replies/station_intro.txt"))
+    dialog_state.save(turn.openid, current)
+    return reply
 
 
-def step(turn, state):
-    return menu.show(turn)
+def step(turn: Turn, current: dict) -> Reply:
+    """Take the township, village or location answer, then show the contacts."""
+    chosen = take_place(turn, current, allow_township=True)
+    if isinstance(chosen, Reply):
+        dialog_state.save(turn.openid, current)
+        return chosen
+    dialog_state.clear(turn.openid)
+    return contact(chosen)
 
 
-my_requests = start
-nearest = start
+def nearest(turn: Turn) -> Reply:
+    """A location shared outside any dialog: the nearest station and its township's."""
+    found = _nearest(turn)
+    if found is None:
+        return Reply(render_template("replies/station_none.txt"))
+    station, km = found
+    return contact(station, km=km)
+
+
+def contact(station: Station, registered: bool = False, km: float | None = None) -> Reply:
+    """Name, head, phone, address and hours of a station and of its township."""
+    line = [s for s in station.lineage() if s.level in ("village", "township")] or [station]
+    return Reply(
+        render_template(
+            "replies/station_contact.txt",
+            stations=line,
+            registered=registered,
+            distance=None if km is None else _distance(km),
+        )
+    )
+
+
+# -- choosing a station (shared with registration and help requests) ----------
+
+
+def ask_township(current: dict, note: str = "", intro: str = "") -> Reply:
+    """Ask for the township: numbered when the list is short, by name otherwise."""
+    townships = directory.of_level(db.session(), "township")
+    current["step"] = "township"
+    listed = len(townships) <= choices.LIST_LIMIT
+    current["options"] = [t.id for t in townships] if listed else []
+    return _township_prompt(townships if listed else [], townships, note, intro)
+
+
+def take_place(turn: Turn, current: dict, allow_township: bool = False) -> Station | Reply:
+    """Advance the station choice by one answer: the chosen Station, or the next question."""
+    if turn.has_location:
+        return _offer_nearest(turn, current)
+    text = turn.text
+    if current.get("step") == "nearest":
+        if text in YES:
+            return db.session().get(Station, current["nearest_id"])
+        if text in NO:
+            return ask_township(current)
+        # Anything else is read as a township name typed instead.
+    if current.get("step") == "village":
+        return _take_village(text, current, allow_township)
+    return _take_township(text, current, allow_township)
+
+
+def _take_township(text: str, current: dict, allow_township: bool) -> Station | Reply:
+    session = db.session()
+    townships = directory.of_level(session, "township")
+    listed = [s for i in current.get("options") or [] if (s := session.get(Station, i))]
+    n = choices.number(text)
+    if listed and n is not None:
+        found = [listed[n - 1]] if 1 <= n <= len(listed) else []
+    else:
+        found = [townships[i] for i in choices.matches(text, [t.name for t in townships], False)]
+    if len(found) == 1:
+        return ask_village(found[0], current, allow_township)
+    if len(found) > 1:
+        # Same name in two counties: list just those, numbered, and ask again.
+        current["step"], current["options"] = "township", [t.id for t in found]
+        return _township_prompt(found, townships, "ambiguous")
+    # People often name their village straight away; take it when it is unique.
+    villages = directory.of_level(session, "village")
+    hit = choices.pick(text, [v.name for v in villages], numbered=False)
+    if hit is not None:
+        return villages[hit]
+    return ask_township(current, note="not_found")
+
+
+def ask_village(
+    township: Station, current: dict, allow_township: bool = False, note: str = ""
+) -> Station | Reply:
+    """Ask for the village under a township; a township without villages is the answer."""
+    villages = directory.children(db.session(), township)
+    if not villages:
+        return township
+    listed = len(villages) <= choices.LIST_LIMIT
+    current["step"], current["township_id"] = "village", township.id
+    return Reply(
+        render_template(
+            "replies/station_choose_village.txt",
+            note=note,
+            township=choices.short_name(township.name),
+            options=_labels(villages) if listed else [],
+            example=choices.short_name(villages[0].name),
+            allow_township=allow_township,
+        )
+    )
+
+
+def _take_village(text: str, current: dict, allow_township: bool) -> Station | Reply:
+    township = db.session().get(Station, current["township_id"])
+    if allow_township and (text in UNSURE or choices.number(text) == 0):
+        return township
+    villages = directory.children(db.session(), township)
+    listed = len(villages) <= choices.LIST_LIMIT
+    hit = choices.pick(text, _labels(villages), numbered=listed)
+    if hit is not None:
+        return villages[hit]
+    if choices.number(text) is None and text not in NO:
+        # A township named instead (a change of mind) starts the choice over.
+        townships = directory.of_level(db.session(), "township")
+        other = choices.pick(text, [t.name for t in townships], numbered=False)
+        if other is not None:
+            return _take_township(text, current, allow_township)
+    return ask_village(township, current, allow_township, note="not_found")
+
+
+def _offer_nearest(turn: Turn, current: dict) -> Reply:
+    found = _nearest(turn)
+    if found is None:
+        return ask_township(current, note="no_nearby")
+    station, km = found
+    current["step"], current["nearest_id"] = "nearest", station.id
+    township = station.ancestor("township") or station
+    return Reply(
+        render_template(
+            "replies/station_confirm_nearest.txt",
+            village=choices.short_name(station.name),
+            township=choices.short_name(township.name),
+            distance=_distance(km),
+        )
+    )
+
+
+def _nearest(turn: Turn) -> tuple[Station, float] | None:
+    session = db.session()
+    return directory.nearest(session, turn.lat, turn.lon, "village") or directory.nearest(
+        session, turn.lat, turn.lon
+    )
+
+
+def _township_prompt(options: list[Station], townships: list[Station], note: str, intro: str = ""):
+    return Reply(
+        render_template(
+            "replies/station_choose_township.txt",
+            intro=intro,
+            note=note,
+            options=_labels(options),
+            example=choices.short_name(townships[0].name) if townships else "九都镇",
+        )
+    )
+
+
+def _labels(stations: list[Station]) -> list[str]:
+    """Short names; with more than one county, the county follows in brackets."""
+    counties = {s.parent_id for s in stations if s.level == "township"}
+    if len(counties) <= 1:
+        return [choices.short_name(s.name) for s in stations]
+    return [
+        f"{choices.short_name(s.name)}（{choices.short_name(s.parent.name)}）" for s in stations
+    ]
+
+
+def _distance(km: float) -> str:
+    """Distance as people say it: 不到1公里, 约3.2公里, 约25公里."""
+    if km < 1:
+        return "不到1公里"
+    return f"约{km:.1f}公里" if km < 10 else f"约{km:.0f}公里"
