@@ -18,13 +18,13 @@ import xmltodict
 from flask import Blueprint, current_app, jsonify, render_template, request
 from wechatpy.crypto import WeChatCrypto
 
+from bot.wechat.custom_menu import click_keys, layout
 from bot.wechat.transport import sign
 
 bp = Blueprint("sandbox_chat", __name__, static_folder="static", static_url_path="/sandbox/static")
 
 ACCOUNT = "gh_sandbox"  # the official account's original id, as WeChat names it
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-MENU_KEYS = ("REGISTER", "HELP", "STATION")
 MAX_TEXT = 2000
 # Identities the page offers; the staff one is bound with `veteranbot staff add`.
 STAFF_OPENID = "sandbox-staff-jiudu"
@@ -45,8 +45,17 @@ class BadField(ValueError):
 def page():
     """The chat page."""
     return render_template(
-        "sandbox/chat.html", places=PLACES, staff_openid=STAFF_OPENID, staff_station=STAFF_STATION
+        "sandbox/chat.html",
+        menu=_menu(),
+        places=PLACES,
+        staff_openid=STAFF_OPENID,
+        staff_station=STAFF_STATION,
     )
+
+
+def _menu() -> dict:
+    # The very menu `veteranbot menu push` installs, so the sandbox shows what followers see.
+    return layout(current_app.config["SITE_URL"])
 
 
 @bp.post("/sandbox/send")
@@ -119,8 +128,9 @@ def message_fields(body: dict) -> dict:
             **_msg_id(),
         }
     if kind == "click":
-        if body.get("key") not in MENU_KEYS:
-            raise BadField("key: one of " + ", ".join(MENU_KEYS))
+        keys = click_keys(_menu())
+        if body.get("key") not in keys:
+            raise BadField("key: one of " + ", ".join(keys))
         return head | {"MsgType": "event", "Event": "CLICK", "EventKey": body["key"]}
     if kind in ("subscribe", "unsubscribe"):
         return head | {"MsgType": "event", "Event": kind, "EventKey": ""}

@@ -6,6 +6,7 @@ import pytest
 
 from bot import create_app
 from bot.models import Follower
+from bot.wechat.custom_menu import click_keys, layout
 from tests.conftest import AES_KEY
 
 STAFF = "sandbox-staff-jiudu"
@@ -76,6 +77,13 @@ def test_voice_is_understood_through_its_recognition(client):
 def test_menu_click_reaches_the_same_dialog_as_the_word(client, wechat):
     clicked = say(client, type="click", key="REGISTER").get_json()["reply"]["content"]
     assert clicked == wechat.send_text("o-direct", "登记")
+
+
+@pytest.mark.parametrize("key", sorted(click_keys(layout("http://127.0.0.1/column"))))
+def test_every_menu_button_gets_an_answer(client, key):
+    answer = say(client, type="click", key=key)
+    assert answer.status_code == 200
+    assert answer.get_json()["reply"]["content"]
 
 
 def test_location_gets_an_answer(client):

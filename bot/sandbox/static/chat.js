@@ -171,8 +171,21 @@
     $("location-panel").hidden = true;
   });
 
-  Array.prototype.forEach.call(document.querySelectorAll(".menu button"), function (b) {
+  // The menu is the one `veteranbot menu push` installs; a top button with
+  // sub-buttons opens them, as in WeChat.
+  function closeMenus() {
+    Array.prototype.forEach.call(document.querySelectorAll(".menu .subs"), function (s) { s.hidden = true; });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".menu .opens"), function (b) {
     b.addEventListener("click", function () {
+      var subs = b.nextElementSibling, wasHidden = subs.hidden;
+      closeMenus();
+      subs.hidden = !wasHidden;
+    });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".menu [data-key]"), function (b) {
+    b.addEventListener("click", function () {
+      closeMenus();
       send({ type: "click", key: b.dataset.key }, "［菜单］" + b.textContent);
     });
   });
