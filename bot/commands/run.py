@@ -34,7 +34,7 @@ WEB_WORKERS = 2
     help="Address the web app binds; 0.0.0.0 lets other machines (phones on the LAN) in.",
 )
 def run(host: str) -> None:
-    """Start the web app, a Celery worker and beat on this machine (Ctrl-C stops all)."""
+    """Run web app, Celery worker and beat on this machine; Ctrl-C stops all."""
     try:
         cfg = load_config(read_environment())
     except ConfigError as exc:
