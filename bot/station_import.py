@@ -90,7 +90,7 @@ def import_file(session: Session, path: str | Path) -> StationCounts:
     # A parent whose own line is bad still counts as declared, so its children
     # are not reported too: one mistake, one message.
     levels = {s.code: s.level for s in existing.values()}
-    levels |= {r.cells["code"]: r.cells["level"] for r in rows if r.cells["level"] in LEVELS}
+    levels |= {r.cells["code"]: r.cells["level"] for r in rows if r.cells["code"]}
     problems += [RowProblem(name, n, r) for n, r in _cross_check(parsed, existing, levels)]
     if problems:
         raise ImportFailed(problems)
@@ -180,6 +180,8 @@ def _parent_problem(r: StationRow, levels: dict[str, str]) -> str:
         return f"缺少 parent_code（{rule}）"
     if r.parent_code not in levels:
         return f"上级 {r.parent_code} 不存在（文件里和已有站点里都没有）"
+    if levels[r.parent_code] not in LEVELS:
+        return ""  # the parent's own line is reported for its level
     if levels[r.parent_code] != wanted:
         return f"上级 {r.parent_code} 是{LEVEL_NAMES[levels[r.parent_code]]}，{rule}"
     return ""
