@@ -33,10 +33,7 @@ MIN_ENLIST_AGE = 16
 
 def start(turn: Turn) -> Reply:
     """Open registration with the consent text; nothing is stored until 同意."""
-    session = db.session()
-    if not directory.of_level(session, "village") and not directory.of_level(session, "township"):
-        return Reply(render_template("replies/registration_unavailable.txt"))
-    existing = files.by_openid(session, turn.openid)
+    existing = files.by_openid(db.session(), turn.openid)
     dialog_state.save(turn.openid, {"dialog": "registration", "step": "consent"})
     return Reply(
         render_template(
@@ -99,6 +96,10 @@ def _phone(turn: Turn, current: dict) -> Reply:
         phone = normalize_mobile(turn.text.translate(choices.SPOKEN_DIGITS))
     except InvalidInput as exc:
         return _ask(turn, current, "phone", problem=str(exc))
+    if not directory.of_level(db.session(), "township"):
+        # Only before the directory is first imported; the answers so far are dropped.
+        dialog_state.clear(turn.openid)
+        return Reply(render_template("replies/registration_unavailable.txt"))
     current["phone"] = cipher().encrypt(phone)
     reply = station.ask_township(current)
     dialog_state.save(turn.openid, current)

@@ -325,7 +325,9 @@ def test_registered_follower_is_tagged_by_the_worker(wechat, session, butuo, pla
     assert tagged == {"退役军人", "布拖县退役军人"}
 
 
-def test_registration_waits_for_a_directory(wechat, session):
-    reply = wechat.send_text(OPENID, "登记")
-    assert "还没有录入" in reply
+def test_registration_without_a_directory_says_so_and_keeps_nothing(wechat, session):
+    replies = wechat.converse(OPENID, "登记", "同意", "吉克阿木", ID, PHONE)
+
+    assert "还没有录入" in replies[-1]
     assert session.scalars(select(Station)).all() == []
+    assert store.client().get(f"dialog:{OPENID}") is None

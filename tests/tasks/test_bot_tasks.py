@@ -1,0 +1,158 @@
+"""The bot's task bodies, called with IDs against the real database, Redis and emulator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.models import Follower
+from bot.wechat.errors import WeChatError
+from tasks import celery_init_app
+from tests import factories
+
+TEMPLATE_SEND = "cgi-bin/message/template/send"
+
+
+@pytest.fixture
+def bot_tasks(app, session):
+    """The task module, bound to this test's app (as the worker binds it)."""
+    celery_init_app(app)
+    import tasks.bot
+
+    return tasks.bot
+
+
+@pytest.fixture
+def request_with_staff(session):
+    village = factories.VillageFactory(name="好谷村退役军人服务站")
+    staff = [
+        factories.StaffFactory(station=village),
+        factories.StaffFactory(station=village.parent),
+    ]
+    request = factories.HelpRequestFactory(station=village, category="就业创业")
+    return request, staff
+
+
+def templates_to(platform, openid) -> list[dict]:
+    return [m for m in platform.messages_to(openid) if m["kind"] == "template"]
+
+
+def test_notify_staff_sends_each_responsible_member_one_notice(
+    bot_tasks, platform, request_with_staff
+):
+    request, staff = request_with_staff
+
+    assert bot_tasks.notify_staff(request.id) == 2
+
+    for member in staff:
+        (message,) = templates_to(platform, member.openid)
+        assert message["template_id"] == "tpl-help-request"
+        data = message["data"]
+        assert data["keyword1"]["value"] == request.number
+        assert data["keyword2"]["value"] == "就业创业"
+        assert data["keyword3"]["value"] == "好谷村"
+        assert request.description not in str(data)
+
+
+def test_notify_staff_run_twice_tells_nobody_twice(bot_tasks, platform, request_with_staff):
+    request, staff = request_with_staff
+
+    bot_tasks.notify_staff(request.id)
+    assert bot_tasks.notify_staff(request.id) == 0
+
+    assert all(len(templates_to(platform, m.openid)) == 1 for m in staff)
+
+
+def test_transient_failure_raises_for_a_retry_and_the_retry_delivers(
+    bot_tasks, platform, request_with_staff
+):
+    request, staff = request_with_staff
+    platform.inject(TEMPLATE_SEND, -1)
+
+    with pytest.raises(WeChatError) as raised:
+        bot_tasks.notify_staff(request.id)
+    assert raised.value.transient
+    bot_tasks.notify_staff(request.id)
+
+    assert all(len(templates_to(platform, m.openid)) == 1 for m in staff)
+
+
+def test_an_unfollowed_member_does_not_stop_the_others(bot_tasks, platform, request_with_staff):
+    request, (gone, present) = request_with_staff
+    platform.inject(TEMPLATE_SEND, 43004)
+
+    assert bot_tasks.notify_staff(request.id) == 1
+
+    assert templates_to(platform, gone.openid) == []
+    assert len(templates_to(platform, present.openid)) == 1
+
+
+def test_a_permanent_failure_is_raised_after_telling_the_others(
+    bot_tasks, platform, request_with_staff
+):
+    request, (_failing, present) = request_with_staff
+    platform.inject(TEMPLATE_SEND, 40003)  # invalid openid: retrying cannot help
+
+    with pytest.raises(WeChatError) as raised:
+        bot_tasks.notify_staff(request.id)
+
+    assert not raised.value.transient
+    assert len(templates_to(platform, present.openid)) == 1
+
+
+def test_notify_staff_of_a_station_without_staff_sends_nothing(bot_tasks, platform, session):
+    request = factories.HelpRequestFactory()
+
+    assert bot_tasks.notify_staff(request.id) == 0
+    assert platform.outbox == []
+
+
+def test_tag_veteran_tags_the_follower_with_both_tags(bot_tasks, platform, session):
+    veteran = factories.VeteranFactory(openid="o-tagged")
+    session.add(Follower(openid="o-tagged"))
+    session.commit()
+
+    names = bot_tasks.tag_veteran(veteran.id)
+
+    assert names == ["退役军人", "布拖县退役军人"]
+    tags = {name: tag for tag, name in platform.tags.items()}
+    assert all("o-tagged" in platform.tagged[tags[n]] for n in names)
+    session.expire_all()
+    assert session.get(Follower, "o-tagged").tagged_at is not None
+
+
+def test_tag_veteran_twice_reuses_the_tags(bot_tasks, platform, session):
+    first = factories.VeteranFactory()
+    second = factories.VeteranFactory(station=first.station)
+
+    bot_tasks.tag_veteran(first.id)
+    bot_tasks.tag_veteran(second.id)
+
+    assert len(platform.tags) == 2
+    assert all(len(members) == 2 for members in platform.tagged.values())
+
+
+def test_tag_veteran_skips_unclaimed_ledger_files_and_unfollowers(bot_tasks, platform, session):
+    ledger = factories.VeteranFactory(openid=None, source="ledger")
+    gone = factories.VeteranFactory(openid="o-gone")
+    session.add(Follower(openid="o-gone", subscribed=False))
+    session.commit()
+
+    assert bot_tasks.tag_veteran(ledger.id) == []
+    assert bot_tasks.tag_veteran(gone.id) == []
+    assert platform.tagged == {}
+
+
+def test_the_worker_retries_a_transient_failure_with_backoff(
+    app, platform, request_with_staff, worker
+):
+    request, staff = request_with_staff
+    platform.inject(TEMPLATE_SEND, 45011)  # per-minute limit: try again shortly
+    worker.send_task("tasks.bot.notify_staff", args=[request.id])
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not all(templates_to(platform, m.openid) for m in staff):
+        time.sleep(0.1)
+
+    assert all(len(templates_to(platform, m.openid)) == 1 for m in staff)
