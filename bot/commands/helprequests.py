@@ -24,9 +24,8 @@ def export(fmt: str, code: str | None, output: str | None, actor: str | None) ->
     """Export help requests with their status."""
     session = db.session()
     station = find_station(session, code)
-    out = open_output(fmt, output)
     rows = exports.request_rows(session, station)
-    with out:
+    with open_output(fmt, output) as out:
         exports.export(
             session,
             out,

@@ -24,9 +24,8 @@ def export(fmt: str, code: str | None, output: str | None, actor: str | None) ->
     """Export veterans' files, with ID numbers masked."""
     session = db.session()
     station = find_station(session, code)
-    out = open_output(fmt, output)
     rows = exports.ledger_rows(session, cipher(), station)
-    with out:
+    with open_output(fmt, output) as out:
         exports.export(
             session,
             out,
