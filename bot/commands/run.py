@@ -7,6 +7,7 @@ schema), then gunicorn, a Celery worker and beat as supervised children.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -77,6 +78,8 @@ def _embedded_services(cfg: dict, stack: ExitStack) -> tuple[dict, list[str]]:
         from bot.sandbox.server import serve_in_thread
 
         _check_port_free("127.0.0.1", cfg["SANDBOX_PORT"], "SANDBOX_PORT")
+        # The emulator's request log would repeat the chat page's poll every 3 s.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         state = PlatformState(appid=cfg["WECHAT_APP_ID"], secret=cfg["WECHAT_APP_SECRET"])
         server = serve_in_thread(create_emulator(state), port=cfg["SANDBOX_PORT"])
         stack.callback(server.shutdown)
