@@ -8,7 +8,7 @@
   var staffOpenid = root.dataset.staffOpenid;
   var $ = function (id) { return document.getElementById(id); };
   var log = $("log"), text = $("text"), form = $("form"), openidInput = $("openid");
-  var voice = false, since = 0, logs = {}, polling = false;
+  var voice = false, since = 0, logs = {}, polling = false, pollAgain = false;
 
   // Each browser is its own veteran, so two people trying the sandbox never share a dialog.
   function veteranOpenid() {
@@ -92,7 +92,9 @@
 
   function poll() {
     var openid = currentOpenid();
-    if (!openid || polling) return;
+    if (!openid) return;
+    // One poll at a time; a request made meanwhile runs as soon as it ends.
+    if (polling) { pollAgain = true; return; }
     polling = true;
     fetch(messagesUrl.replace("OPENID", encodeURIComponent(openid)) + "?since=" + since)
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
@@ -104,7 +106,10 @@
         });
       })
       .catch(function () { /* the emulator may be restarting; the next poll retries */ })
-      .then(function () { polling = false; });
+      .then(function () {
+        polling = false;
+        if (pollAgain) { pollAgain = false; poll(); }
+      });
   }
 
   // Switching identity keeps each openid's conversation, as two phones would.
