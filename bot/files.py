@@ -88,13 +88,16 @@ def save(
 
 
 def _insert_numbered(session: Session, veteran: Veteran, station: Station) -> None:
-    # Two registrations at one station may pick the same next number; the
-    # unique (station_id, seq) constraint decides, and the loser takes the next.
+    # Numbers are counted by the prefix that issued them, not by where veterans
+    # live now: a veteran who moved keeps an old station's number. Two
+    # registrations may still pick the same next number; the unique file_no
+    # decides, and the loser takes the next one.
+    prefix = f"{station.code}-"
+    issued = select(func.max(Veteran.seq)).where(
+        Veteran.file_no.startswith(prefix, autoescape=True)
+    )
     for _ in range(ALLOCATION_ATTEMPTS):
-        seq = (
-            session.scalar(select(func.max(Veteran.seq)).where(Veteran.station_id == station.id))
-            or 0
-        ) + 1
+        seq = (session.scalar(issued) or 0) + 1
         veteran.seq, veteran.file_no = seq, format_file_no(station.code, seq)
         savepoint = session.begin_nested()
         try:
