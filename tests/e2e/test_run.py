@@ -42,15 +42,18 @@ def veteranbot() -> list[str]:
 
 def wait_healthy(proc: subprocess.Popen, url: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
+    last = "no answer"
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"veteranbot run exited early with {proc.returncode}"
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            answer = requests.get(url, timeout=2)
+            if answer.status_code == 200:
                 return
-        except requests.RequestException:
-            pass
+            last = f"{answer.status_code} {answer.text}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
         time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer 200 within {START_TIMEOUT} s")
+    raise AssertionError(f"{url} did not answer 200 within {START_TIMEOUT} s; last: {last}")
 
 
 def signed_text(base: str, openid: str, content: str) -> requests.Response:
