@@ -52,19 +52,49 @@ def verify(account: Account, args) -> None:
         raise Refused(403, "bad signature")
 
 
-def _parse_xml(body: bytes | str) -> dict:
-    raw = body.encode() if isinstance(body, str) else body
+def _refuse_dtd(raw: bytes) -> None:
     # Refuse any DTD outright: WeChat never sends one, and it is where XXE and
     # entity bombs live. xmltodict >= 1.0 also refuses entity declarations.
-    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+    upper = raw.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise Refused(400, "DTD not allowed")
+
+
+def _parse_message(raw: bytes) -> BaseMessage:
+    _refuse_dtd(raw)
     try:
-        doc = xmltodict.parse(raw)
-    except Exception as exc:  # expat and xmltodict raise several types for bad XML
-        raise Refused(400, "not XML") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("xml"), dict):
-        raise Refused(400, "no <xml> root")
-    return doc["xml"]
+        # One parse: wechatpy's parser goes through xmltodict itself.
+        message = parse_message(raw.decode())
+        fields = message._data
+    except Exception as exc:  # expat, xmltodict and wechatpy raise several types
+        raise Refused(400, "not a WeChat message") from exc
+    missing = [f for f in REQUIRED_FIELDS if not isinstance(fields.get(f), str)]
+    if missing:
+        raise Refused(400, "missing " + ",".join(missing))
+    return message
+
+
+def _open_envelope(account: Account, args, body: bytes) -> bytes:
+    """The decrypted inner XML of a safe-mode body, after checking msg_signature."""
+    if not account.aes_key:
+        raise Refused(400, "encrypted message but no AES key configured")
+    _refuse_dtd(body)
+    try:
+        cipher_text = xmltodict.parse(body)["xml"]["Encrypt"]
+    except Exception as exc:  # not XML, or no <xml><Encrypt>
+        raise Refused(400, "missing Encrypt") from exc
+    if not isinstance(cipher_text, str):
+        raise Refused(400, "missing Encrypt")
+    expected = sign(account.token, args.get("timestamp", ""), args.get("nonce", ""), cipher_text)
+    if not hmac.compare_digest(expected, args.get("msg_signature", "")):
+        raise Refused(403, "bad msg_signature")
+    key = base64.b64decode(account.aes_key + "=")
+    try:
+        return PrpCrypto(key).decrypt(cipher_text, account.app_id).encode()
+    except InvalidAppIdException as exc:
+        raise Refused(403, "wrong AppID") from exc
+    except Exception as exc:  # bad base64, padding or length all mean a bad body
+        raise Refused(400, "cannot decrypt") from exc
 
 
 def open_message(account: Account, args, body: bytes) -> tuple[BaseMessage, bool]:
@@ -73,37 +103,10 @@ def open_message(account: Account, args, body: bytes) -> tuple[BaseMessage, bool
     Returns the message and whether the reply must be encrypted.
     """
     verify(account, args)
-    outer = _parse_xml(body)
     encrypted = args.get("encrypt_type") == "aes"
     if encrypted:
-        if not account.aes_key:
-            raise Refused(400, "encrypted message but no AES key configured")
-        cipher_text = outer.get("Encrypt")
-        if not isinstance(cipher_text, str):
-            raise Refused(400, "missing Encrypt")
-        expected = sign(
-            account.token, args.get("timestamp", ""), args.get("nonce", ""), cipher_text
-        )
-        if not hmac.compare_digest(expected, args.get("msg_signature", "")):
-            raise Refused(403, "bad msg_signature")
-        key = base64.b64decode(account.aes_key + "=")
-        try:
-            inner = PrpCrypto(key).decrypt(cipher_text, account.app_id)
-        except InvalidAppIdException as exc:
-            raise Refused(403, "wrong AppID") from exc
-        except Exception as exc:  # bad base64, padding or length all mean a bad body
-            raise Refused(400, "cannot decrypt") from exc
-        fields, xml_text = _parse_xml(inner), inner
-    else:
-        fields, xml_text = outer, body
-    missing = [f for f in REQUIRED_FIELDS if not isinstance(fields.get(f), str)]
-    if missing:
-        raise Refused(400, "missing " + ",".join(missing))
-    try:
-        message = parse_message(xml_text)
-    except (TypeError, ValueError, KeyError) as exc:
-        raise Refused(400, "malformed message") from exc
-    return message, encrypted
+        body = _open_envelope(account, args, body)
+    return _parse_message(body), encrypted
 
 
 def seal(account: Account, xml: str, nonce: str | None = None) -> str:
