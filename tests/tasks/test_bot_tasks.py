@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,11 +17,17 @@ TEMPLATE_SEND = "cgi-bin/message/template/send"
 
 @pytest.fixture
 def bot_tasks(app, session):
-    """The task module, bound to this test's app (as the worker binds it)."""
-    celery_init_app(app)
-    import tasks.bot
+    """This app's task bodies by name, as the worker looks them up.
 
-    return tasks.bot
+    Looked up on the app's own Celery rather than through the shared_task
+    proxies: those follow the thread's "current" Celery app, which a worker
+    fixture in an earlier test may have left pointing at that test's app.
+    """
+    celery = celery_init_app(app)
+    return SimpleNamespace(
+        notify_staff=celery.tasks["tasks.bot.notify_staff"],
+        tag_veteran=celery.tasks["tasks.bot.tag_veteran"],
+    )
 
 
 @pytest.fixture
