@@ -150,13 +150,22 @@ def safe_wechat(app, make_app):
 @pytest.fixture
 def worker(app):
     """A real Celery worker thread consuming the app's broker, for end-to-end flows."""
+    from celery import _state
     from celery.contrib.testing.worker import start_worker
 
     from tasks import celery_init_app
 
+    # celery_init_app and start_worker make this test's Celery the process-wide
+    # default; put the previous one back, or later tests' shared_task proxies
+    # would run against this disposed app and its closed connections.
+    previous = (_state.default_app, getattr(_state._tls, "current_app", None))
     celery = celery_init_app(app)
-    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield celery
+    try:
+        with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield celery
+    finally:
+        _state.set_default_app(previous[0])
+        _state._tls.current_app = previous[1]
 
 
 def _reset_platform(platform: PlatformState) -> None:
