@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from bot import db, directory, files
+from bot import db, directory
 from bot.dialogs import choices
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
@@ -26,9 +26,9 @@ UNSURE = {"不清楚", "不知道", "不晓得", "乡镇", "找乡镇"}
 def start(turn: Turn) -> Reply:
     """A registered veteran gets their stations; others are asked where they are."""
     session = db.session()
-    veteran = files.by_openid(session, turn.openid)
-    if veteran is not None:
-        return contact(veteran.station, registered=True)
+    cards = directory.home_cards(session, turn.openid)
+    if cards is not None:
+        return _render_contact(cards, registered=True)
     if not directory.of_level(session, "township"):
         return Reply(render_template("replies/station_none.txt"))
     current = {"dialog": "station"}
@@ -59,12 +59,15 @@ def nearest(turn: Turn) -> Reply:
 def contact(station: Station, registered: bool = False, km: float | None = None) -> Reply:
     """Name, head, phone, address and hours of a station and of its township."""
     line = [s for s in station.lineage() if s.level in ("village", "township")] or [station]
+    cards = [{f: getattr(s, f) for f in directory.CARD_FIELDS} for s in line]
+    return _render_contact(cards, registered=registered, km=km)
+
+
+def _render_contact(cards: list[dict], registered: bool = False, km: float | None = None):
+    distance = None if km is None else _distance(km)
     return Reply(
         render_template(
-            "replies/station_contact.txt",
-            stations=line,
-            registered=registered,
-            distance=None if km is None else _distance(km),
+            "replies/station_contact.txt", stations=cards, registered=registered, distance=distance
         )
     )
 
