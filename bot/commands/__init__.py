@@ -18,14 +18,14 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from bot.commands import database, helprequests, ledger, menu, run, staff, stations, veterans
+    from bot.commands import database, ledger, menu, run, staff, stations, veterans
 
     main.add_command(database.db)
     main.add_command(stations.stations)
     main.add_command(staff.staff)
     main.add_command(veterans.veterans)
     main.add_command(ledger.ledger)
-    main.add_command(helprequests.requests_group)
+    main.add_command(ledger.requests_group)
     main.add_command(menu.menu)
     main.add_command(run.run)
 

@@ -1,6 +1,12 @@
-"""`veteranbot ledger ...`: export the ledger (台账), ID numbers masked, every export audited."""
+"""`veteranbot ledger export` and `veteranbot requests export`: tables out, every export audited.
+
+Both commands take the same options and do the same thing with different rows,
+so one function builds each of them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import click
 from flask.cli import with_appcontext
@@ -14,29 +20,57 @@ def ledger():
     """Ledger (台账) exports."""
 
 
-@ledger.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
-@click.option("--station", "code", help="Only this station and every station under it.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
-@click.option("--actor", help="Who exports, for the audit log (default: the OS user).")
-@with_appcontext
-def export(fmt: str, code: str | None, output: str | None, actor: str | None) -> None:
-    """Export veterans' files, with ID numbers masked."""
-    session = db.session()
-    station = find_station(session, code)
-    rows = exports.ledger_rows(session, cipher(), station)
-    with open_output(fmt, output) as out:
-        exports.export(
-            session,
-            out,
-            kind="ledger",
-            columns=exports.LEDGER_COLUMNS,
-            rows=rows,
-            fmt=fmt,
-            actor=actor or exports.os_user(),
-            detail={"station": code or "", "output": output or "stdout"},
-        )
-    click.echo(f"已导出 {len(rows)} 份档案（已记入审计日志）", err=True)
+@click.group("requests")
+def requests_group():
+    """Help-request exports."""
+
+
+def export_command(kind: str, columns: tuple, rows: Callable, done: str, doc: str):
+    """A click command exporting `rows(session, station)` as CSV or XLSX, audited as `kind`."""
+
+    @click.command("export", help=doc)
+    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+    @click.option("--station", "code", help="Only this station and every station under it.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File (default: stdout).")
+    @click.option("--actor", help="Who exports, for the audit log (default: the OS user).")
+    @with_appcontext
+    def export(fmt: str, code: str | None, output: str | None, actor: str | None) -> None:
+        session = db.session()
+        table = rows(session, find_station(session, code))
+        with open_output(fmt, output) as out:
+            exports.export(
+                session,
+                out,
+                kind=kind,
+                columns=columns,
+                rows=table,
+                fmt=fmt,
+                actor=actor or exports.os_user(),
+                detail={"station": code or "", "output": output or "stdout"},
+            )
+        click.echo(done.format(n=len(table)), err=True)
+
+    return export
+
+
+ledger.add_command(
+    export_command(
+        "ledger",
+        exports.LEDGER_COLUMNS,
+        lambda session, station: exports.ledger_rows(session, cipher(), station),
+        "已导出 {n} 份档案（已记入审计日志）",
+        "Export veterans' files, with ID numbers masked.",
+    )
+)
+requests_group.add_command(
+    export_command(
+        "requests",
+        exports.REQUEST_COLUMNS,
+        exports.request_rows,
+        "已导出 {n} 条求助（已记入审计日志）",
+        "Export help requests with their status.",
+    )
+)
 
 
 def find_station(session, code: str | None):

@@ -83,13 +83,9 @@ def my_requests(turn: Turn) -> Reply:
 
 
 def _place(turn: Turn, current: dict) -> Reply:
-    chosen = station.take_place(turn, current, allow_township=True)
+    chosen = station.settle_place(turn, current, allow_township=True)
     if isinstance(chosen, Reply):
-        dialog_state.save(turn.openid, current)
         return chosen
-    for key in ("options", "township_id", "nearest_id"):
-        current.pop(key, None)
-    current["station_id"] = chosen.id
     return _ask_phone(turn, current, station_name=choices.short_name(chosen.name))
 
 

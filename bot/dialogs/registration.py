@@ -107,13 +107,9 @@ def _phone(turn: Turn, current: dict) -> Reply:
 
 
 def _place(turn: Turn, current: dict) -> Reply:
-    chosen = station.take_place(turn, current)
+    chosen = station.settle_place(turn, current)
     if isinstance(chosen, Reply):
-        dialog_state.save(turn.openid, current)
         return chosen
-    for key in ("options", "township_id", "nearest_id"):
-        current.pop(key, None)
-    current["station_id"] = chosen.id
     return _ask(turn, current, "enlist")
 
 

@@ -100,6 +100,18 @@ def take_place(turn: Turn, current: dict, allow_township: bool = False) -> Stati
     return _take_township(text, current, allow_township)
 
 
+def settle_place(turn: Turn, current: dict, allow_township: bool = False) -> Station | Reply:
+    """take_place for a host dialog: save it while asking, tidy its keys once chosen."""
+    chosen = take_place(turn, current, allow_township)
+    if isinstance(chosen, Reply):
+        dialog_state.save(turn.openid, current)
+        return chosen
+    for key in ("options", "township_id", "nearest_id"):
+        current.pop(key, None)
+    current["station_id"] = chosen.id
+    return chosen
+
+
 def _take_township(text: str, current: dict, allow_township: bool) -> Station | Reply:
     session = db.session()
     townships = directory.of_level(session, "township")

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import directory
-from bot.commands.helprequests import requests_group
-from bot.commands.ledger import ledger
+from bot.commands.ledger import ledger, requests_group
 from bot.commands.staff import staff
 from bot.commands.stations import stations
 from bot.commands.veterans import veterans
