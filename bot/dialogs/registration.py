@@ -160,6 +160,12 @@ def _save(turn: Turn, current: dict) -> Reply:
     )
     before = files.find(session, cipher(), fields.id_number.value)
     outcome = "created"
+    if before is not None and before.openid not in (None, turn.openid):
+        # Knowing an ID number must not be enough to take over someone's file
+        # from another WeChat account; the station checks in person.
+        dialog_state.clear(turn.openid)
+        log.info("registration refused: file %s is bound to another account", before.id)
+        return Reply(render_template("replies/registration_taken.txt", station=before.station))
     if before is not None:
         outcome = "updated" if before.openid == turn.openid else "claimed"
     veteran, _created = files.save(session, cipher(), fields, openid=turn.openid)

@@ -283,6 +283,20 @@ def test_registering_claims_a_ledger_file(wechat, session, butuo):
     assert len(rows) == 1 and rows[0].openid == OPENID and rows[0].file_no == paper.file_no
 
 
+def test_an_id_bound_to_another_wechat_account_is_not_taken_over(wechat, session, butuo):
+    register(wechat)
+    number = files.by_openid(session, OPENID).file_no
+
+    attempt = register(wechat, openid="o-someone-else", phone="13800002222")[-1]
+
+    assert "另一个微信号" in attempt and number not in attempt
+    assert "九都" in attempt or "好谷" in attempt  # where to go to sort it out in person
+    session.expire_all()
+    veteran = session.scalars(select(Veteran)).one()
+    assert (veteran.openid, veteran.phone) == (OPENID, PHONE)
+    assert files.by_openid(session, "o-someone-else") is None
+
+
 def test_id_number_never_rests_in_plaintext(wechat, session, butuo):
     wechat.converse(OPENID, "登记", "同意", "吉克阿木", ID, PHONE)
     r = store.client()
