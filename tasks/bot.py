@@ -17,29 +17,29 @@ def backoff(retries: int) -> int:
     return min(2 ** (retries + 1), 600)
 
 
-@shared_task(name="tasks.bot.notify_staff", bind=True, max_retries=MAX_RETRIES)
-def notify_staff(self, request_id: int) -> int:
-    """Tell a help request's responsible staff by template message."""
+def retrying_transient(task, work):
+    """Run work(); a transient WeChat error retries the task later, a permanent one fails it."""
     try:
-        return notify.send_help_request(
-            db.session(),
-            client(),
-            store.client(),
-            current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"],
-            request_id,
-        )
+        return work()
     except WeChatError as exc:
         if not exc.transient:
             raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from exc
+
+
+@shared_task(name="tasks.bot.notify_staff", bind=True, max_retries=MAX_RETRIES)
+def notify_staff(self, request_id: int) -> int:
+    """Tell a help request's responsible staff by template message."""
+    template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
+    return retrying_transient(
+        self,
+        lambda: notify.send_help_request(
+            db.session(), client(), store.client(), template_id, request_id
+        ),
+    )
 
 
 @shared_task(name="tasks.bot.tag_veteran", bind=True, max_retries=MAX_RETRIES)
 def tag_veteran(self, veteran_id: int) -> list[str]:
     """Tag a registered veteran's follower 退役军人 and with their county."""
-    try:
-        return tagging.tag_veteran(db.session(), client(), veteran_id)
-    except WeChatError as exc:
-        if not exc.transient:
-            raise
-        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    return retrying_transient(self, lambda: tagging.tag_veteran(db.session(), client(), veteran_id))
