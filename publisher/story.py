@@ -1,0 +1,167 @@
+"""Stories as folders: `<content>/articles/<slug>/index.md` with YAML front matter.
+
+Loading never raises on a bad story: every problem becomes a Fault naming the
+file, the field and the reason, so `veteranbot content check` can list them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import yaml
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+LIMITS = {"title": 32, "author": 16, "digest": 128}
+MODES = ("publish", "mass")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One problem with a story: `path: field: reason`."""
+
+    path: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Story:
+    """One showcase story, as its folder describes it."""
+
+    slug: str
+    folder: Path
+    title: str
+    author: str
+    digest: str
+    publish_at: datetime  # timezone-aware
+    cover: Path
+    body: str  # Markdown, without the front matter
+    station: str | None = None
+    tags: tuple[str, ...] = ()
+    wechat_mode: str = "publish"
+    open_comment: bool = False
+
+    @property
+    def source(self) -> Path:
+        """The story's index.md."""
+        return self.folder / "index.md"
+
+
+@dataclass
+class Loaded:
+    """Every story that loaded, and every fault of those that did not."""
+
+    stories: list[Story] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+
+def articles_dir(content_dir: str | Path) -> Path:
+    """Where story folders live under CONTENT_DIR."""
+    return Path(content_dir) / "articles"
+
+
+def load_all(content_dir: str | Path) -> Loaded:
+    """Load every story folder under content_dir/articles, oldest publish_at first."""
+    loaded = Loaded()
+    root = articles_dir(content_dir)
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.is_dir() else []:
+        story, faults = load_story(folder)
+        loaded.faults += faults
+        if story is not None:
+            loaded.stories.append(story)
+    loaded.stories.sort(key=lambda s: (s.publish_at, s.slug))
+    return loaded
+
+
+def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
+    """Parse one story folder; the story is None when a required field is unusable."""
+    source = folder / "index.md"
+    where = str(source)
+    if not source.is_file():
+        return None, [Fault(where, "index.md", "missing")]
+    text = source.read_text(encoding="utf-8")
+    meta, body, faults = _split_front_matter(text, where)
+    if meta is None:
+        return None, faults
+    for name, limit in LIMITS.items():
+        value = meta.get(name)
+        if not isinstance(value, str) or not value.strip():
+            faults.append(Fault(where, name, "required"))
+        elif len(value) > limit:
+            faults.append(Fault(where, name, f"{len(value)} characters, at most {limit}"))
+    publish_at = _publish_at(meta.get("publish_at"), where, faults)
+    cover = meta.get("cover")
+    if not isinstance(cover, str) or not cover:
+        faults.append(Fault(where, "cover", "required"))
+    elif not (folder / cover).is_file():
+        faults.append(Fault(where, "cover", f"{cover} not found beside index.md"))
+    wechat = meta.get("wechat") or {}
+    if not isinstance(wechat, dict):
+        faults.append(Fault(where, "wechat", "must be a mapping (mode, open_comment)"))
+        wechat = {}
+    mode = wechat.get("mode", "publish")
+    if mode not in MODES:
+        faults.append(Fault(where, "wechat.mode", f"{mode!r} is not publish or mass"))
+    tags = meta.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        faults.append(Fault(where, "tags", "must be a list of words"))
+        tags = []
+    station = meta.get("station")
+    if station is not None and not isinstance(station, str | int):
+        faults.append(Fault(where, "station", "must be a station code"))
+    if faults:
+        return None, faults
+    story = Story(
+        slug=folder.name,
+        folder=folder,
+        title=meta["title"].strip(),
+        author=meta["author"].strip(),
+        digest=meta["digest"].strip(),
+        publish_at=publish_at,
+        cover=folder / cover,
+        body=body,
+        station=str(station) if station is not None else None,
+        tags=tuple(tags),
+        wechat_mode=mode,
+        open_comment=bool(wechat.get("open_comment", False)),
+    )
+    return story, []
+
+
+def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[Fault]]:
+    if not text.startswith("---"):
+        return None, "", [Fault(where, "front matter", "must start with a --- line")]
+    parts = text.split("\n---", 2)
+    if len(parts) < 2:
+        return None, "", [Fault(where, "front matter", "no closing --- line")]
+    head, body = parts[0].removeprefix("---"), parts[1].split("\n", 1)
+    try:
+        meta = yaml.safe_load(head)
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        at = f" (line {line + 2})" if line is not None else ""
+        return None, "", [Fault(where, "front matter", f"not valid YAML{at}")]
+    if not isinstance(meta, dict):
+        return None, "", [Fault(where, "front matter", "must be a YAML mapping")]
+    return meta, body[1] if len(body) > 1 else "", []
+
+
+def _publish_at(value, where: str, faults: list[Fault]) -> datetime | None:
+    # YAML turns unquoted timestamps into datetime/date already; strings are parsed here.
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            faults.append(Fault(where, "publish_at", f"{value!r} is not a date and time"))
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    if isinstance(value, date):
+        return datetime.combine(value, time(8, 0), SHANGHAI)
+    faults.append(Fault(where, "publish_at", "required (e.g. 2025-08-01 08:00)"))
+    return None
