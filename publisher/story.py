@@ -6,6 +6,7 @@ file, the field and the reason, so `veteranbot content check` can list them all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,12 @@ import yaml
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 LIMITS = {"title": 32, "author": 16, "digest": 128}
 MODES = ("publish", "mass")
+FIELDS = ("title", "author", "digest", "publish_at", "cover", "station", "tags", "wechat")
+WECHAT_FIELDS = ("mode", "open_comment")
+# County 513429, township 513429-107, village 513429-107-01 (content/stations/*.csv).
+STATION_CODE = re.compile(r"\d{6}(-\d{3}(-\d{2})?)?")
+# The closing --- may end the file; a UTF-8 BOM (Windows editors) is dropped on reading.
+FRONT_MATTER = re.compile(r"---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)(.*)", re.S | re.M)
 
 
 @dataclass(frozen=True)
@@ -84,36 +91,55 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
     where = str(source)
     if not source.is_file():
         return None, [Fault(where, "index.md", "missing")]
-    text = source.read_text(encoding="utf-8")
+    try:
+        text = source.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        return None, [Fault(where, "index.md", "not UTF-8 text; save it as UTF-8")]
     meta, body, faults = _split_front_matter(text, where)
     if meta is None:
         return None, faults
+    # A misspelt optional field (publish-at, wechat_mode) would otherwise be silently ignored.
+    for name in meta:
+        if name not in FIELDS:
+            faults.append(Fault(where, str(name), f"unknown field; expected {', '.join(FIELDS)}"))
     for name, limit in LIMITS.items():
         value = meta.get(name)
-        if not isinstance(value, str) or not value.strip():
+        if value is None or (isinstance(value, str) and not value.strip()):
             faults.append(Fault(where, name, "required"))
-        elif len(value) > limit:
-            faults.append(Fault(where, name, f"{len(value)} characters, at most {limit}"))
+        elif not isinstance(value, str):
+            faults.append(Fault(where, name, "must be text (quote it)"))
+        elif len(value.strip()) > limit:
+            faults.append(Fault(where, name, f"{len(value.strip())} characters, at most {limit}"))
     publish_at = _publish_at(meta.get("publish_at"), where, faults)
     cover = meta.get("cover")
     if not isinstance(cover, str) or not cover:
         faults.append(Fault(where, "cover", "required"))
+    elif not (folder / cover).resolve().is_relative_to(folder.resolve()):
+        faults.append(Fault(where, "cover", f"{cover} is outside the story folder"))
     elif not (folder / cover).is_file():
         faults.append(Fault(where, "cover", f"{cover} not found beside index.md"))
     wechat = meta.get("wechat") or {}
     if not isinstance(wechat, dict):
         faults.append(Fault(where, "wechat", "must be a mapping (mode, open_comment)"))
         wechat = {}
+    for name in wechat:
+        if name not in WECHAT_FIELDS:
+            faults.append(
+                Fault(where, f"wechat.{name}", "unknown field; expected mode, open_comment")
+            )
     mode = wechat.get("mode", "publish")
     if mode not in MODES:
         faults.append(Fault(where, "wechat.mode", f"{mode!r} is not publish or mass"))
+    open_comment = wechat.get("open_comment", False)
+    if not isinstance(open_comment, bool):
+        faults.append(Fault(where, "wechat.open_comment", "must be true or false"))
     tags = meta.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         faults.append(Fault(where, "tags", "must be a list of words"))
         tags = []
     station = meta.get("station")
-    if station is not None and not isinstance(station, str | int):
-        faults.append(Fault(where, "station", "must be a station code"))
+    if station is not None and not STATION_CODE.fullmatch(str(station)):
+        faults.append(Fault(where, "station", f"{station!r} is not a code like 513429-107"))
     if faults:
         return None, faults
     story = Story(
@@ -128,7 +154,7 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
         station=str(station) if station is not None else None,
         tags=tuple(tags),
         wechat_mode=mode,
-        open_comment=bool(wechat.get("open_comment", False)),
+        open_comment=open_comment,
     )
     return story, []
 
@@ -136,10 +162,10 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
 def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[Fault]]:
     if not text.startswith("---"):
         return None, "", [Fault(where, "front matter", "must start with a --- line")]
-    parts = text.split("\n---", 2)
-    if len(parts) < 2:
+    match = FRONT_MATTER.match(text)
+    if match is None:
         return None, "", [Fault(where, "front matter", "no closing --- line")]
-    head, body = parts[0].removeprefix("---"), parts[1].split("\n", 1)
+    head, body = match.groups()
     try:
         meta = yaml.safe_load(head)
     except yaml.YAMLError as exc:
@@ -148,7 +174,7 @@ def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[F
         return None, "", [Fault(where, "front matter", f"not valid YAML{at}")]
     if not isinstance(meta, dict):
         return None, "", [Fault(where, "front matter", "must be a YAML mapping")]
-    return meta, body[1] if len(body) > 1 else "", []
+    return meta, body, []
 
 
 def _publish_at(value, where: str, faults: list[Fault]) -> datetime | None:
