@@ -33,6 +33,16 @@ DEFAULTS: dict[str, str | None] = {
     "SANDBOX_PORT": "5001",
     "DIALOG_TTL_SECONDS": "1800",
     "LOG_LEVEL": "INFO",
+    # The column's editors: comma-separated openids told of failed or refused
+    # stories and of a week with nothing queued.
+    "EDITOR_OPENIDS": "",
+    # Mass sends a follower may receive a month (4 for a verified service account);
+    # holiday greetings share it, so lower it to leave them room.
+    "MASS_QUOTA_PER_MONTH": "4",
+    # The user tag a `mass` story is sent to: registered veterans, not every follower.
+    "VETERAN_TAG": "退役军人",
+    # Template id of the editor notice (a service notice: title, channel, reason).
+    "WECHAT_TEMPLATE_EDITOR_NOTICE": "",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -68,6 +78,9 @@ def load_config(raw: dict) -> dict:
         for key, value in SANDBOX_CREDENTIALS.items():
             cfg[key] = cfg[key] or value
         cfg["WECHAT_TEMPLATE_HELP_REQUEST"] = raw["WECHAT_TEMPLATE_HELP_REQUEST"] or "sandbox-help"
+        cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"] = (
+            raw["WECHAT_TEMPLATE_EDITOR_NOTICE"] or "sandbox-editor-notice"
+        )
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
     if not cfg["WECHAT_TOKEN"]:
@@ -90,7 +103,10 @@ def _validate(cfg: dict) -> None:
         Fernet(cfg["DATA_KEY"])
     except ValueError as exc:
         raise ConfigError("DATA_KEY: must be a Fernet key (32 url-safe base64 bytes)") from exc
-    for key in ("PORT", "SANDBOX_PORT", "DIALOG_TTL_SECONDS"):
+    editors = cfg["EDITOR_OPENIDS"] or ""
+    editors = editors.split(",") if isinstance(editors, str) else editors
+    cfg["EDITOR_OPENIDS"] = tuple(o.strip() for o in editors if o.strip())
+    for key in ("PORT", "SANDBOX_PORT", "DIALOG_TTL_SECONDS", "MASS_QUOTA_PER_MONTH"):
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
         cfg[key] = int(cfg[key])

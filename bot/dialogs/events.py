@@ -47,9 +47,30 @@ def location(message) -> Reply:
     return Reply.silent()
 
 
+def publish_job_finish(message) -> Reply:
+    """Note WeChat's report on a publish job and ask for a poll; freepublish/get decides.
+
+    wechatpy 1.8.18 does not know this event, so its fields are read raw.
+    """
+    from bot import publishing, queue
+
+    info = message._data.get("PublishEventInfo") or {}
+    items = (info.get("article_detail") or {}).get("item") or []
+    items = [items] if isinstance(items, dict) else items
+    url = next((i.get("article_url") for i in items if i.get("article_url")), "") or ""
+    slug = publishing.record_hint(
+        str(info.get("publish_id", "")), str(info.get("publish_status", "")), url
+    )
+    if slug:
+        queue.enqueue("tasks.publish.poll_wechat", slug)
+        db.session().commit()
+    return Reply.silent()
+
+
 HANDLERS = {
     "subscribe": subscribe,
     "subscribe_scan": subscribe,
     "unsubscribe": unsubscribe,
     "location": location,
+    "publishjobfinish": publish_job_finish,
 }

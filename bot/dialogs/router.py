@@ -47,7 +47,8 @@ TRAILING = " \t\r\n。，！？.,!?"
 
 def handle(message: BaseMessage) -> Reply:
     """Answer any message or event; text that matches nothing gets the menu."""
-    if message.type == "event":
+    # Events wechatpy does not know (PUBLISHJOBFINISH) parse as type "unknown".
+    if message.type == "event" or message._data.get("MsgType") == "event":
         return _event(message)
     openid = message.source
     if message.type == "location":
@@ -92,7 +93,7 @@ def _continue(turn: Turn) -> Reply:
 
 
 def _event(message: BaseMessage) -> Reply:
-    name = message.event
+    name = getattr(message, "event", None) or str(message._data.get("Event", "")).lower()
     turn = Turn(message.source)
     if name == "click":
         starter = MENU_KEYS.get(message.key or "")

@@ -21,7 +21,7 @@ WAIT_SECONDS = 4.0
 
 def message_key(message: BaseMessage) -> str:
     """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
-    if message.type == "event":
+    if message._data.get("MsgType") == "event":  # also events wechatpy does not know
         raw = message._data
         parts = (message.source, raw.get("CreateTime"), raw.get("Event"), raw.get("EventKey"))
         return "dedup:e:" + "|".join(str(p or "") for p in parts)
