@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.schedules import crontab
 from flask import Flask
 
 from bot import queue
 
-# Periodic jobs, by task name.
-BEAT_SCHEDULE: dict = {}
+# Periodic jobs, by task name (times in Celery's timezone, Asia/Shanghai).
+BEAT_SCHEDULE: dict = {
+    "publish-due": {"task": "tasks.publish.publish_due", "schedule": 60.0},
+    "weekly-reminder": {
+        "task": "tasks.publish.weekly_reminder",
+        "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
+    },
+}
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -16,6 +23,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery = queue.celery_app(app)
     celery.conf.beat_schedule = BEAT_SCHEDULE
     celery.set_default()
-    import tasks.bot  # noqa: F401  (registers the shared tasks)
+    # Importing the task modules registers their shared tasks.
+    import tasks.bot
+    import tasks.publish  # noqa: F401
 
     return celery

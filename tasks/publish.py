@@ -1,0 +1,59 @@
+"""Task bodies for the 风采录 column: thin wrappers over bot.publishing, by slug only."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from bot import publishing
+from publisher.ports import PublishError
+
+MAX_RETRIES = 8
+# While WeChat says "publishing" (publish_status 1), look again this often.
+POLL_SECONDS = 60
+
+
+def _countdown(retries: int) -> int:
+    """Seconds before retry number retries+1: 30, 60, 120 … capped at an hour."""
+    return min(30 * 2**retries, 3600)
+
+
+@shared_task(name="tasks.publish.publish_due")
+def publish_due() -> int:
+    """Beat, every minute: publish every due story's open channels (once, under a lock)."""
+    done = publishing.publish_due()
+    return len(done or [])
+
+
+@shared_task(name="tasks.publish.publish_story", bind=True, max_retries=MAX_RETRIES)
+def publish_story(self, slug: str, channel: str | None = None) -> list[str]:
+    """Publish one story now; a transient WeChat failure retries with backoff."""
+    try:
+        states = publishing.publish_story(slug, channel)
+    except PublishError as exc:
+        if not exc.transient:
+            raise
+        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+    for st in states:
+        if st.channel == "wechat" and st.state == "submitted":
+            poll_wechat.apply_async(args=[slug], countdown=POLL_SECONDS)
+    return [f"{st.channel}:{st.state}" for st in states]
+
+
+@shared_task(name="tasks.publish.poll_wechat", bind=True, max_retries=30)
+def poll_wechat(self, slug: str) -> str:
+    """Confirm a submitted article by freepublish/get; look again while it is publishing."""
+    try:
+        st = publishing.poll(slug)
+    except PublishError as exc:
+        if not exc.transient:
+            raise
+        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+    if st.state == "submitted":
+        raise self.retry(countdown=POLL_SECONDS)
+    return st.state
+
+
+@shared_task(name="tasks.publish.weekly_reminder")
+def weekly_reminder() -> bool:
+    """Beat, Mondays 09:00: tell the editors when the coming week has no story queued."""
+    return publishing.weekly_reminder()
