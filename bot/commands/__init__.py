@@ -29,6 +29,11 @@ def _register() -> None:
     main.add_command(menu.menu)
     main.add_command(run.run)
     main.add_command(content.content)
+    from bot.commands import publishing
+
+    main.add_command(publishing.publish_due)
+    main.add_command(publishing.publish_one)
+    main.add_command(publishing.queue)
 
 
 _register()
