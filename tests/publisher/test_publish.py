@@ -1,0 +1,341 @@
+"""Publishing the column: each story reaches WeChat (via the emulator) and the site exactly once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import update
+
+from bot import publishing
+from bot.models import PublishState
+from tests.publisher.story_maker import (
+    EDITOR_TEMPLATE,
+    EDITORS,
+    ago,
+    ahead,
+    publishing_settings,
+    write_story,
+)
+
+SITE_URL = "https://vets.example.cn/column"
+
+
+@pytest.fixture
+def app_settings(app_settings, tmp_path):
+    return {**app_settings, **publishing_settings(tmp_path)}
+
+
+@pytest.fixture
+def content(app, platform, tmp_path):
+    platform.reset_publishing()
+    yield tmp_path / "content"
+    platform.reset_publishing()
+
+
+def wechat_state(session, slug) -> PublishState:
+    session.expire_all()
+    return session.query(PublishState).filter_by(slug=slug, channel="wechat").one()
+
+
+def site_state(session, slug) -> PublishState:
+    session.expire_all()
+    return session.query(PublishState).filter_by(slug=slug, channel="site").one()
+
+
+def notices(platform) -> list[dict]:
+    return [
+        m
+        for openid in EDITORS
+        for m in platform.messages_to(openid)
+        if m["kind"] == "template" and m["template_id"] == EDITOR_TEMPLATE
+    ]
+
+
+def rewind(session, slug, **values) -> None:
+    """Put a channel back where a killed worker would have left it."""
+    session.execute(
+        update(PublishState)
+        .where(PublishState.slug == slug, PublishState.channel == "wechat")
+        .values(**values)
+    )
+    session.commit()
+
+
+def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+
+    publishing.publish_due()
+
+    (draft,) = platform.drafts
+    article = draft["articles"][0]
+    assert article["title"] == "九都镇服务站的一天"
+    assert article["content_source_url"] == f"{SITE_URL}/jiudu/"
+    assert article["need_open_comment"] == 1
+    assert article["thumb_media_id"] == platform.materials[0]["media_id"]
+    (body_image,) = platform.body_images
+    assert body_image["url"] in article["content"]
+    (job,) = platform.publishes
+    assert job["media_id"] == draft["media_id"]
+    st = wechat_state(session, "jiudu")
+    assert st.state == "published"
+    assert st.article_url == f"https://mp.weixin.qq.com/s/{job['article_id']}"
+    assert st.publish_id == job["publish_id"]
+    site = site_state(session, "jiudu")
+    assert site.state == "published", site.reason
+    assert site.article_url == f"{SITE_URL}/jiudu/"
+    assert notices(platform) == []
+
+
+def test_publish_due_twice_drafts_uploads_and_submits_nothing_twice(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+
+    publishing.publish_due()
+    publishing.publish_due()
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert len(platform.materials) == len(platform.body_images) == 1
+
+
+def test_the_same_image_in_two_stories_is_uploaded_once(session, platform, content):
+    write_story(content, "jiudu", ago(hours=2))
+    write_story(content, "butuo", ago(hours=1), title="布拖县服务站")
+
+    publishing.publish_due()
+
+    assert len(platform.drafts) == 2
+    assert len(platform.materials) == len(platform.body_images) == 1
+
+
+def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+    write_story(content, "butuo", ago(hours=2), title="布拖县服务站", body_color=(1, 2, 3))
+    start = threading.Barrier(3)
+    errors = []
+
+    def run():
+        with app.app_context():
+            start.wait()
+            try:
+                publishing.publish_due()
+                publishing.publish_story("jiudu")
+            except Exception as exc:  # reported below, not swallowed
+                errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+    assert errors == []
+    assert sorted(d["articles"][0]["title"] for d in platform.drafts) == [
+        "九都镇服务站的一天",
+        "布拖县服务站",
+    ]
+    assert len(platform.publishes) == 2
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_a_run_failing_between_draft_and_submit_resumes_with_the_same_draft(
+    session, platform, content
+):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.inject("cgi-bin/freepublish/submit", -1)  # system busy: the run stops there
+
+    publishing.publish_due()
+    st = wechat_state(session, "jiudu")
+    assert st.state == "submitting"
+    assert "稍后重试" in st.reason
+    publishing.publish_story("jiudu")
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_a_worker_killed_before_recording_its_draft_adopts_that_draft(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.inject("cgi-bin/freepublish/submit", -1)
+    publishing.publish_due()
+    # As if killed after draft/add answered but before the media_id was saved.
+    rewind(session, "jiudu", state="uploading", media_id=None, retry_after=None)
+
+    publishing.publish_due()
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_a_worker_killed_after_submitting_resubmits_the_same_draft_only(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.publish_pending_polls = 1
+    publishing.publish_due()
+    # As if killed after freepublish/submit answered but before publish_id was saved.
+    rewind(session, "jiudu", state="submitting", publish_id=None, msg_data_id=None)
+
+    publishing.publish_due()
+    publishing.publish_due()
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_tokens_expiring_mid_publish_are_refreshed_once(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.inject("cgi-bin/freepublish/submit", -1)
+    publishing.publish_due()
+    fetches = platform.token_fetches
+    platform.expire_tokens()
+
+    publishing.publish_story("jiudu")
+
+    assert platform.token_fetches == fetches + 1
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.inject("cgi-bin/draft/add", 45009)
+
+    publishing.publish_due()
+    publishing.publish_due()
+
+    st = wechat_state(session, "jiudu")
+    assert st.state == "failed"
+    assert "45009" in st.reason and "上限" in st.reason
+    assert platform.drafts == []
+    told = notices(platform)
+    assert sorted(m["touser"] for m in told) == sorted(EDITORS)
+    assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
+    assert "45009" in told[0]["data"]["keyword3"]["value"]
+
+
+def test_an_unauthorised_account_fails_at_submit_and_a_retry_uses_the_same_draft(
+    session, platform, content
+):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.inject("cgi-bin/freepublish/submit", 48001)
+
+    publishing.publish_due()
+    assert "48001" in wechat_state(session, "jiudu").reason
+    publishing.publish_story("jiudu", "wechat", again=True)
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_a_rejected_article_fails_with_the_reason_and_a_retry_drafts_anew(
+    session, platform, content
+):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.publish_verdict = 4
+
+    publishing.publish_due()
+
+    st = wechat_state(session, "jiudu")
+    assert st.state == "failed"
+    assert "审核未通过" in st.reason
+    assert len(notices(platform)) == len(EDITORS)
+    platform.publish_verdict = 0
+    publishing.publish_story("jiudu", "wechat", again=True)
+    assert len(platform.drafts) == len(platform.publishes) == 2
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_an_article_still_publishing_is_polled_until_wechat_decides(session, platform, content):
+    write_story(content, "jiudu", ago(hours=1))
+    platform.publish_pending_polls = 2
+
+    publishing.publish_due()
+    assert wechat_state(session, "jiudu").state == "submitted"
+    publishing.publish_due()
+    assert wechat_state(session, "jiudu").state == "submitted"
+    publishing.publish_due()
+
+    assert wechat_state(session, "jiudu").state == "published"
+    assert len(platform.publishes) == 1
+    assert platform.publishes[0]["polls"] == 3
+
+
+def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform, content):
+    write_story(content, "broken", ago(hours=1), cover_ok=False)
+
+    publishing.publish_due()
+    publishing.publish_due()
+
+    assert platform.drafts == platform.materials == []
+    for st in (wechat_state(session, "broken"), site_state(session, "broken")):
+        assert st.state == "failed"
+        assert st.reason.startswith("内容检查未通过")
+        assert "cover" in st.reason
+    assert len(notices(platform)) == 2 * len(EDITORS)  # one per channel, once
+
+
+def test_a_future_story_waits(session, platform, content):
+    write_story(content, "later", ahead(days=2))
+
+    assert publishing.publish_due() == []
+
+    assert platform.drafts == []
+    assert session.query(PublishState).count() == 0
+
+
+@pytest.fixture
+def veterans(app, platform):
+    """The veterans' tag with two followers under it."""
+    with app.app_context():
+        tag = publishing.port().veterans_tag_id()
+    platform.tagged[tag] = {"o-vet-1", "o-vet-2"}
+    return tag
+
+
+def test_a_mass_story_is_sent_to_the_veterans_tag_with_its_clientmsgid(
+    session, platform, content, veterans
+):
+    write_story(content, "jiudu", ago(hours=1), mode="mass")
+
+    publishing.publish_due()
+
+    (sent,) = platform.mass_sends
+    assert sent["clientmsgid"] == "column-jiudu"
+    assert sent["tag_id"] == veterans
+    assert sent["media_id"] == platform.drafts[0]["media_id"]
+    assert sorted(sent["sent"]) == ["o-vet-1", "o-vet-2"]
+    assert platform.publishes == []
+    st = wechat_state(session, "jiudu")
+    assert (st.state, st.msg_id) == ("published", str(sent["msg_id"]))
+
+
+def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
+    session, platform, content, veterans
+):
+    write_story(content, "jiudu", ago(hours=1), mode="mass")
+    publishing.publish_due()
+    # As if killed after sendall answered but before it was recorded.
+    rewind(session, "jiudu", state="submitting", msg_id=None)
+
+    publishing.publish_due()
+
+    assert len(platform.mass_sends) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_a_mass_story_beyond_the_monthly_quota_is_refused(
+    make_app, platform, content, veterans, tmp_path
+):
+    quota_app = make_app(**publishing_settings(tmp_path, MASS_QUOTA_PER_MONTH="1"))
+    first = ago(minutes=30)
+    write_story(content, "first", first, mode="mass")
+    write_story(content, "second", ago(minutes=20), mode="mass", title="第二篇")
+
+    with quota_app.app_context():
+        publishing.publish_due()
+        saved = publishing.states(publishing.db.session())
+
+    assert len(platform.mass_sends) == 1
+    refused = saved[("second", "wechat")]
+    assert refused.state == "failed"
+    assert "群发额度不足" in refused.reason and "first" in refused.reason
+    told = [m["data"]["keyword1"]["value"] for m in notices(platform)]
+    assert told.count("第二篇") == 2 * len(EDITORS)

@@ -1,0 +1,127 @@
+"""The column's task bodies, called by slug against the real database, Redis and emulator."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from celery.exceptions import Retry
+from celery.schedules import crontab
+
+from bot.models import PublishState
+from publisher.ports import PublishError
+from tasks import BEAT_SCHEDULE, celery_init_app
+from tests.publisher.story_maker import (
+    EDITOR_TEMPLATE,
+    EDITORS,
+    ago,
+    ahead,
+    publishing_settings,
+    write_story,
+)
+
+
+@pytest.fixture
+def app_settings(app_settings, tmp_path):
+    return {**app_settings, **publishing_settings(tmp_path)}
+
+
+@pytest.fixture
+def publish_tasks(app, session, platform):
+    """This app's publishing task bodies by name, as the worker looks them up."""
+    platform.reset_publishing()
+    celery = celery_init_app(app)
+    yield SimpleNamespace(
+        **{
+            name: celery.tasks[f"tasks.publish.{name}"]
+            for name in ("publish_due", "publish_story", "poll_wechat", "weekly_reminder")
+        }
+    )
+    platform.reset_publishing()
+
+
+@pytest.fixture
+def content(tmp_path):
+    return tmp_path / "content"
+
+
+def wechat_state(session, slug) -> PublishState:
+    session.expire_all()
+    return session.query(PublishState).filter_by(slug=slug, channel="wechat").one()
+
+
+def reminders(platform) -> list[dict]:
+    return [
+        m
+        for openid in EDITORS
+        for m in platform.messages_to(openid)
+        if m.get("template_id") == EDITOR_TEMPLATE and m["data"]["keyword2"]["value"] == "排期"
+    ]
+
+
+def test_beat_runs_publish_due_every_minute_and_the_reminder_on_monday_morning():
+    by_task = {entry["task"]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
+
+    assert by_task["tasks.publish.publish_due"] == 60.0
+    assert by_task["tasks.publish.weekly_reminder"] == crontab(minute=0, hour=9, day_of_week="mon")
+
+
+def test_publish_due_publishes_a_due_story_and_counts_its_channels(
+    publish_tasks, session, platform, content
+):
+    write_story(content, "jiudu", ago(minutes=5))
+    write_story(content, "later", ahead(days=3))
+
+    assert publish_tasks.publish_due() == 2
+    assert publish_tasks.publish_due() == 0
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+    assert wechat_state(session, "jiudu").state == "published"
+
+
+def test_publish_story_retries_a_transient_failure_then_finishes_with_one_draft(
+    publish_tasks, session, platform, content
+):
+    write_story(content, "later", ahead(days=3))  # publishing by hand ignores the date
+    platform.inject("cgi-bin/freepublish/submit", 45011)
+
+    with pytest.raises(PublishError) as raised:
+        publish_tasks.publish_story("later", "wechat")
+    assert raised.value.transient
+    assert publish_tasks.publish_story("later", "wechat") == ["wechat:published"]
+
+    assert len(platform.drafts) == len(platform.publishes) == 1
+
+
+def test_poll_wechat_looks_again_while_wechat_is_publishing(
+    publish_tasks, session, platform, content
+):
+    write_story(content, "jiudu", ago(minutes=5))
+    platform.publish_pending_polls = 2
+    publish_tasks.publish_due()
+
+    with pytest.raises(Retry):
+        publish_tasks.poll_wechat("jiudu")
+    assert publish_tasks.poll_wechat("jiudu") == "published"
+    assert wechat_state(session, "jiudu").article_url.startswith("https://mp.weixin.qq.com/s/")
+
+
+def test_weekly_reminder_tells_editors_once_when_the_week_is_empty(
+    publish_tasks, platform, content
+):
+    write_story(content, "old", ago(days=3))
+    write_story(content, "far", ahead(days=10))
+
+    assert publish_tasks.weekly_reminder() is True
+    assert publish_tasks.weekly_reminder() is False
+
+    told = reminders(platform)
+    assert sorted(m["touser"] for m in told) == sorted(EDITORS)
+    assert "未来 7 天" in told[0]["data"]["keyword3"]["value"]
+
+
+def test_weekly_reminder_is_quiet_when_a_story_is_queued(publish_tasks, platform, content):
+    write_story(content, "soon", ahead(days=3))
+
+    assert publish_tasks.weekly_reminder() is False
+    assert reminders(platform) == []
