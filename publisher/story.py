@@ -169,7 +169,9 @@ def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[F
     try:
         meta = yaml.safe_load(head)
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        # The context mark is where an unclosed [ or " began: the line an editor must fix.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = getattr(mark, "line", None)
         at = f" (line {line + 2})" if line is not None else ""
         return None, "", [Fault(where, "front matter", f"not valid YAML{at}")]
     if not isinstance(meta, dict):
@@ -180,8 +182,10 @@ def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[F
 def _publish_at(value, where: str, faults: list[Fault]) -> datetime | None:
     # YAML turns unquoted timestamps into datetime/date already; strings are parsed here.
     if isinstance(value, str):
+        text = value.strip()
         try:
-            value = datetime.fromisoformat(value.strip())
+            # A bare date means 08:00, the same whether or not the editor quoted it.
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
             faults.append(Fault(where, "publish_at", f"{value!r} is not a date and time"))
             return None

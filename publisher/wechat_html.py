@@ -214,8 +214,9 @@ def _list_item_open(self, tokens, idx, options, env):
 
 def _softbreak(self, tokens, idx, options, env):
     # A line break inside a Chinese sentence must not become a space between characters.
-    before = tokens[idx - 1].content[-1:] if idx else ""
-    after = tokens[idx + 1].content[:1] if idx + 1 < len(tokens) else ""
+    # Markup tokens (a link or emphasis opening) have no text; look past them.
+    before = next((t.content[-1] for t in reversed(tokens[:idx]) if t.content), "")
+    after = next((t.content[0] for t in tokens[idx + 1 :] if t.content), "")
     return "" if _wide(before) and _wide(after) else "\n"
 
 
