@@ -28,11 +28,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     queue.init_app(app)
     app.extensions["cipher"] = crypto.FieldCipher(app.config["DATA_KEY"])
 
-    from bot import health, preview
+    from bot import column, health, preview
     from bot.wechat import views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(column.bp)
     preview.init_app(app)  # /preview/, in SANDBOX mode only
     if app.config["SANDBOX"]:
         from bot.sandbox import chat

@@ -18,7 +18,7 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from bot.commands import content, database, ledger, menu, run, staff, stations, veterans
+    from bot.commands import content, database, ledger, menu, run, site, staff, stations, veterans
 
     main.add_command(database.db)
     main.add_command(stations.stations)
@@ -28,6 +28,7 @@ def _register() -> None:
     main.add_command(ledger.requests_group)
     main.add_command(menu.menu)
     main.add_command(run.run)
+    main.add_command(site.site)
     main.add_command(content.content)
     from bot.commands import publishing
 

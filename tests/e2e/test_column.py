@@ -1,0 +1,134 @@
+"""The 风采录 website as readers reach it: `veteranbot site build`, then /column/ over HTTP."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot.commands.site import site
+from publisher.story import SHANGHAI
+from tests.factories import CountyFactory, TownshipFactory
+
+SITE_URL = "https://vets.example.cn/column"
+
+
+@pytest.fixture(autouse=True)
+def _site_settings(app_settings, tmp_path):
+    """Every app in this module builds and serves its site in tmp_path."""
+    app_settings.update(SITE_DIR=str(tmp_path / "site"), SITE_URL=SITE_URL)
+
+
+@dataclass
+class Answer:
+    """A response, read and closed (a served file stays open until its response closes)."""
+
+    status: int
+    mimetype: str
+    text: str
+    data: bytes
+    location: str | None
+
+
+def fetch(client, path: str) -> Answer:
+    with client.get(path) as response:
+        data = response.get_data()
+        return Answer(
+            response.status_code,
+            response.mimetype,
+            data.decode("utf-8", "replace"),
+            data,
+            response.headers.get("Location"),
+        )
+
+
+def write_story(content: Path, slug: str, title: str, publish_at: datetime) -> None:
+    folder = content / "articles" / slug
+    folder.mkdir(parents=True)
+    Image.new("RGB", (1200, 800), (168, 40, 30)).save(folder / "cover.jpg")
+    (folder / "index.md").write_text(
+        f"---\ntitle: {title}\nauthor: 凉山州退役军人事务局\ndigest: {title}的摘要\n"
+        f"publish_at: {publish_at.isoformat()}\ncover: cover.jpg\nstation: '513429-107'\n"
+        "tags: [老兵故事]\n---\n九都镇服务站每天早上八点开门。\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def built(app, session):
+    """Two stories out and one scheduled, stations in the database, the site built by the CLI."""
+    content = Path(app.config["CONTENT_DIR"])
+    now = datetime.now(SHANGHAI)
+    write_story(content, "jiudu-morning", "九都镇服务站的早晨", now - timedelta(days=8))
+    write_story(content, "jiudu-harvest", "九都镇的秋收", now - timedelta(days=1))
+    write_story(content, "next-week", "下周的故事", now + timedelta(days=6))
+    TownshipFactory(parent=CountyFactory(code="513429"), code="513429-107")
+    result = app.test_cli_runner().invoke(site, ["build"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_site_build_says_what_it_did(built, app):
+    assert "2 篇故事已刊出（共 3 篇）" in built.output
+    assert "用时" in built.output and app.config["SITE_DIR"] in built.output
+
+
+def test_column_serves_the_index_and_story_pages(built, client):
+    index = fetch(client, "/column/")
+    assert index.status == 200 and index.mimetype == "text/html"
+    text = index.text
+    assert text.index("九都镇的秋收") < text.index("九都镇服务站的早晨")
+    assert "下周的故事" not in text
+
+    page = fetch(client, "/column/jiudu-morning/").text
+    assert "<h1>九都镇服务站的早晨</h1>" in page
+    assert "九都镇退役军人服务站" in page  # the station's name, from the database
+    assert f'<meta property="og:url" content="{SITE_URL}/jiudu-morning/">' in page
+    assert fetch(client, "/column/next-week/").status == 404
+
+
+def test_column_serves_assets_feed_and_station_pages(built, client):
+    css = fetch(client, "/column/static/site.css")
+    assert css.status == 200 and css.mimetype == "text/css"
+    feed = ET.fromstring(fetch(client, "/column/feed.xml").data)
+    assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 2
+    station = fetch(client, "/column/stations/513429-107/").text
+    assert "九都镇的秋收" in station and "九都镇服务站的早晨" in station
+    assert fetch(client, "/column/tags/%E8%80%81%E5%85%B5%E6%95%85%E4%BA%8B/").status == 200
+    cover = fetch(client, "/column/jiudu-morning/" + _cover_name(client))
+    assert cover.status == 200 and cover.mimetype == "image/jpeg"
+
+
+def test_folders_without_a_slash_redirect_so_relative_links_work(built, client):
+    answer = fetch(client, "/column/jiudu-morning")
+    assert answer.status == 308 and answer.location.endswith("/column/jiudu-morning/")
+    assert fetch(client, "/column").status in (301, 308)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/column/.site-manifest.json",
+        "/column/../instance/secret.key",
+        "/column/%2e%2e/instance/secret.key",
+        "/column/jiudu-morning/../../instance/secret.key",
+        "/column/no-such-story/",
+        "/column/no-such-file.html",
+    ],
+)
+def test_column_answers_404_outside_the_site(built, client, path):
+    assert fetch(client, path).status == 404
+
+
+def test_column_is_404_before_any_build(client):
+    assert fetch(client, "/column/").status == 404
+
+
+def _cover_name(client) -> str:
+    page = fetch(client, "/column/jiudu-morning/").text
+    start = page.index('src="cover-') + len('src="')
+    return page[start : page.index('"', start)]
