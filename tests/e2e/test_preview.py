@@ -1,0 +1,111 @@
+"""/preview/: an editor opens a story before its date and sees what readers will see."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[2] / "content" / "articles"
+
+
+@pytest.fixture
+def app_settings(app_settings):
+    """SANDBOX mode (no real AppID/secret), where previews are served."""
+    return {**app_settings, "WECHAT_APP_ID": "", "WECHAT_APP_SECRET": ""}
+
+
+@pytest.fixture
+def articles(app) -> Path:
+    """The shipped sample stories, copied into the test's CONTENT_DIR."""
+    root = Path(app.config["CONTENT_DIR"]) / "articles"
+    shutil.copytree(SAMPLES, root)
+    return root
+
+
+def srcs(html: str) -> list[str]:
+    return re.findall(r'<img[^>]* src="([^"]+)"', html)
+
+
+def fetch(client, url: str) -> tuple[int, str]:
+    """Status and type of a file response, closing the file it streams."""
+    with client.get(url) as response:
+        return response.status_code, response.mimetype
+
+
+def test_the_site_preview_shows_the_story_page_with_its_images(client, articles):
+    page = client.get("/preview/jiudu-station", follow_redirects=True)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "海拔两千八百米的“家门口”服务站" in html
+    assert 'href="http://www.mva.gov.cn/"' in html  # the site keeps live links
+    images = srcs(html)
+    assert len(images) >= 2  # the cover and the station photo
+    for src in images:
+        assert fetch(client, f"/preview/jiudu-station/{src}") == (200, "image/jpeg"), src
+
+
+def test_the_wechat_preview_is_the_article_in_a_phone_frame(client, articles):
+    page = client.get("/preview/jiudu-station/wechat")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'class="phone"' in html and "max-width:375px" in html
+    assert "<h1>海拔两千八百米的“家门口”服务站</h1>" in html
+    assert "正文 " in html and " / 20,000 字符" in html
+    assert "<strong>“五有”</strong>" in html and "**" not in html
+    assert "退役军人事务部网站<sup" in html and "参考链接" in html
+    assert 'href="http://www.mva.gov.cn/"' not in html  # WeChat would strip it
+    images = srcs(html)
+    assert images == [
+        "/preview/jiudu-station/cover.jpg",
+        "/preview/jiudu-station/station.jpg",
+    ]
+    for src in images:
+        assert fetch(client, src) == (200, "image/jpeg")
+
+
+def test_the_index_lists_every_story_with_both_previews(client, articles):
+    html = client.get("/preview/").get_data(as_text=True)
+    for slug in ("jiudu-station", "fire-season-patrol", "one-file-per-veteran"):
+        assert f'href="/preview/{slug}/wechat"' in html and f'href="/preview/{slug}/"' in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/preview/jiudu-station/index.md",
+        "/preview/jiudu-station/..%2Fsecret.png",
+        "/preview/jiudu-station/../secret.png",
+        "/preview/jiudu-station/%2E%2E/%2E%2E/secret.png",
+        "/preview/..%2Farticles/",
+        "/preview/nope/",
+        "/preview/nope/wechat",
+    ],
+)
+def test_nothing_outside_a_story_folder_is_served(client, articles, path):
+    # A picture just outside the story folder, and one outside the content folder.
+    (articles / "secret.png").write_bytes((articles / "jiudu-station" / "cover.jpg").read_bytes())
+    (articles.parent / "secret.png").write_bytes(b"secret")
+    assert client.get(path).status_code == 404
+
+
+def test_a_story_with_faults_shows_them_instead_of_a_preview(client, articles):
+    index = articles / "jiudu-station" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8").replace("cover: cover.jpg", "cover: 无.jpg"))
+    page = client.get("/preview/jiudu-station/wechat")
+    assert page.status_code == 422
+    assert "cover: 无.jpg not found beside index.md" in page.get_data(as_text=True)
+
+
+def test_the_wechat_preview_lists_the_check_faults_above_the_article(client, articles):
+    big = articles / "jiudu-station" / "station.jpg"
+    big.write_bytes(b"not a picture")
+    html = client.get("/preview/jiudu-station/wechat").get_data(as_text=True)
+    assert "body: image station.jpg: not a readable image" in html
+
+
+def test_previews_are_not_served_with_a_real_account(make_app, articles):
+    real = make_app(WECHAT_APP_ID="wxreal0000000001", WECHAT_APP_SECRET="real-secret")
+    assert real.test_client().get("/preview/jiudu-station/wechat").status_code == 404
