@@ -164,6 +164,8 @@ def test_a_line_break_inside_a_chinese_sentence_adds_no_space(render):
     html = render("平均海拔两千八百米，\n冬天来得早。\n\nWeChat\nEditor\n")
     assert "两千八百米，冬天来得早" in html
     assert "WeChat\nEditor" in html  # between Latin words the break stays a space
+    linked = render("见[官网](http://www.mva.gov.cn/)和\n[同一网站](http://www.mva.gov.cn/)。\n")
+    assert "和同一网站<sup" in linked  # a link after the break changes nothing
 
 
 def test_the_fixture_story_is_short_enough_for_wechat(render):
