@@ -8,6 +8,8 @@ changes the name, which also busts browser caches.
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -22,11 +24,19 @@ _KEEP = {"JPEG": ".jpg", "PNG": ".png"}
 
 @dataclass(frozen=True)
 class Variant:
-    """One web-sized image: its file name beside the page and its pixel size."""
+    """One web-sized image: its file name beside the page and its pixel size (0 if unknown)."""
 
     name: str
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class _Probe:
+    digest: str
+    width: int
+    height: int
+    fmt: str | None
 
 
 @dataclass
@@ -36,25 +46,16 @@ class Assets:
     out_dir: Path | None
     written: list[Path] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    ready: bool = False  # out_dir exists
 
 
 def variant(source: Path, max_width: int, assets: Assets) -> Variant:
     """Name source scaled to at most max_width wide; write it beside the page unless present."""
-    data = source.read_bytes()
-    digest = hashlib.blake2b(data, digest_size=8).hexdigest()
-    try:
-        with Image.open(source) as img:
-            # Browsers honour EXIF orientation, so the reported size must too.
-            width, height = _oriented_size(img)
-            fmt = img.format
-    except (OSError, Image.DecompressionBombError):
-        # `content check` refuses such a story; the site still builds, with the
-        # file copied as it is, rather than failing every other story's page.
-        width = height = 0
-        fmt = None
-    ext = _KEEP.get(fmt, source.suffix.lower())
+    probe = _probe(source)
+    ext = _KEEP.get(probe.fmt, source.suffix.lower())
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", source.stem).strip("-")[:40] or "img"
-    name = f"{stem}-{digest[:12]}-{max_width}{ext}"
+    name = f"{stem}-{probe.digest[:12]}-{max_width}{ext}"
+    width, height = probe.width, probe.height
     if width > max_width:
         width, height = max_width, max(1, round(height * max_width / width))
     assets.used.add(name)
@@ -62,51 +63,81 @@ def variant(source: Path, max_width: int, assets: Assets) -> Variant:
         return Variant(name, width, height)
     target = assets.out_dir / name
     if not target.exists():
-        assets.out_dir.mkdir(parents=True, exist_ok=True)
-        _write(source, data, digest, max_width, (width, height), fmt, target)
+        if not assets.ready:
+            assets.out_dir.mkdir(parents=True, exist_ok=True)
+            assets.ready = True
+        _write(source, probe, max_width, (width, height), target)
         assets.written.append(target)
     return Variant(name, width, height)
 
 
-# One process often meets the same picture many times (a station's logo, a
-# shared photo); encode it once and copy the bytes afterwards.
+# A process meets the same file twice per story (cover and thumbnail) and often
+# the same picture in many stories (a station's photo). Remember each file's
+# hash and size by inode, size and mtime (as make does), and each encoded
+# variant by content hash, so each is read and encoded once per process.
+_probed: dict[tuple[int, int, int, int], _Probe] = {}
 _made: dict[tuple[str, int], Path] = {}
 
 
-def _write(source, data, digest, max_width, size, fmt, target: Path) -> None:
-    earlier = _made.get((digest, max_width))
+def _probe(source: Path) -> _Probe:
+    st = source.stat()
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key in _probed:
+        return _probed[key]
+    data = source.read_bytes()
+    digest = hashlib.blake2b(data, digest_size=8).hexdigest()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            # Browsers honour EXIF orientation, so the reported size must too.
+            width, height = _oriented_size(img)
+            probe = _Probe(digest, width, height, img.format)
+    except (OSError, Image.DecompressionBombError):
+        # `content check` refuses such a story; the site still builds, with the
+        # file copied as it is, rather than failing every other story's page.
+        probe = _Probe(digest, 0, 0, None)
+    _probed[key] = probe
+    return probe
+
+
+def _write(source: Path, probe: _Probe, max_width: int, size, target: Path) -> None:
+    earlier = _made.get((probe.digest, max_width))
     if earlier is not None and earlier.is_file():
-        shutil.copyfile(earlier, target)
-    else:
         try:
-            _encode(source, data, size, fmt, target)
-        except OSError:  # a truncated picture: publish it as it is, as above
-            target.write_bytes(data)
-        _made[(digest, max_width)] = target
-
-
-def _encode(source: Path, data: bytes, size: tuple[int, int], fmt: str | None, target: Path):
-    tmp = target.with_name(target.name + ".tmp")
-    if fmt is None:
-        tmp.write_bytes(data)
-        tmp.replace(target)
+            # Pages never change a file in place (new content, new name), so
+            # sharing one inode is safe, and far cheaper than copying.
+            os.link(earlier, target)
+        except OSError:
+            shutil.copyfile(earlier, target)
         return
-    with Image.open(source) as img:
-        turned = _orientation(img) not in (0, 1)
-        if fmt not in _KEEP or (img.size == size and not turned):
-            tmp.write_bytes(data)  # already small enough (or not ours to re-encode)
-        else:
-            if fmt == "JPEG":
-                # Decoding at a reduced scale is several times faster for big photos.
-                w, h = size[::-1] if _orientation(img) in (5, 6, 7, 8) else size
-                img.draft("RGB", (w * 2, h * 2))
-            img = ImageOps.exif_transpose(img)
-            img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
-            if fmt == "JPEG":
-                img.convert("RGB").save(tmp, "JPEG", quality=82, progressive=True, optimize=True)
-            else:
-                img.save(tmp, "PNG", optimize=True)
+    tmp = target.with_name(target.name + ".tmp")
+    data = source.read_bytes()
+    try:
+        _encode(data, probe, size, tmp)
+    except OSError:  # a truncated picture: publish it as it is, as above
+        tmp.write_bytes(data)
     tmp.replace(target)  # a reader never sees half an image
+    _made[(probe.digest, max_width)] = target
+
+
+def _encode(data: bytes, probe: _Probe, size: tuple[int, int], tmp: Path) -> None:
+    if probe.fmt not in _KEEP:
+        tmp.write_bytes(data)  # not ours to re-encode
+        return
+    with Image.open(io.BytesIO(data)) as img:
+        turned = _orientation(img) in (5, 6, 7, 8)
+        if img.size == size and _orientation(img) in (0, 1):
+            tmp.write_bytes(data)  # already small enough
+            return
+        if probe.fmt == "JPEG":
+            # Decoding at a reduced scale is several times faster for big photos.
+            w, h = size[::-1] if turned else size
+            img.draft("RGB", (w * 2, h * 2))
+        img = ImageOps.exif_transpose(img)
+        img = img.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        if probe.fmt == "JPEG":
+            img.convert("RGB").save(tmp, "JPEG", quality=82, progressive=True, optimize=True)
+        else:
+            img.save(tmp, "PNG", optimize=True)
 
 
 def _orientation(img: Image.Image) -> int:
