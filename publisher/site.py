@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -136,10 +138,17 @@ def _run(jobs: list[tuple], workers: int | None) -> list:
     """Render story pages, across processes when there are many (or when asked to)."""
     if workers is None:
         workers = (os.cpu_count() or 1) if len(jobs) >= POOL_THRESHOLD else 1
-    if workers < 2 or not jobs:
+    # A daemonic process (a worker of some pool) may not start children of its own.
+    if workers < 2 or not jobs or multiprocessing.current_process().daemon:
         return [_story_job(job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_story_job, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, len(jobs) // (workers * 4))
+            return list(pool.map(_story_job, jobs, chunksize=chunk))
+    except (OSError, BrokenProcessPool):
+        # No processes to be had (limits, a killed child): pages are written
+        # only when changed, so doing them all again here is harmless.
+        return [_story_job(job) for job in jobs]
 
 
 def _story_job(job: tuple) -> tuple[str, dict, list[str], int]:

@@ -325,7 +325,7 @@ def test_a_removed_tag_page_goes_when_its_last_story_leaves(make_story, content,
     assert not (site / "tags/创业").exists()
 
 
-def test_a_picture_filecmp_equal_to_its_source_when_already_small(column, tmp_path):
+def test_a_small_picture_is_published_as_it_is(column, tmp_path):
     site = tmp_path / "site"
     build(column(), site, SITE_URL, NOW)
     photo = next((site / "story-04").glob("photo-*"))
