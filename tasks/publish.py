@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from bot import publishing
+from bot import editors, publishing
 from publisher.ports import PublishError
 
 MAX_RETRIES = 8
@@ -56,4 +56,4 @@ def poll_wechat(self, slug: str) -> str:
 @shared_task(name="tasks.publish.weekly_reminder")
 def weekly_reminder() -> bool:
     """Beat, Mondays 09:00: tell the editors when the coming week has no story queued."""
-    return publishing.weekly_reminder()
+    return editors.weekly_reminder()

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import db, publishing
+from bot import db, publish_state, publishing
 from publisher import publish
 from publisher.ports import PublishError
 from publisher.story import SHANGHAI, load_all
@@ -74,7 +74,7 @@ def queue() -> None:
 def queue_lines(now) -> list[str]:
     """The schedule table, one story a line, followed by its URL and reasons."""
     loaded = load_all(current_app.config["CONTENT_DIR"])
-    saved = publishing.states(db.session())
+    saved = publish_state.states(db.session())
     lines = [f"{'日期':<14}{'模式':<9}{'微信':<8}{'网站':<8}稿件"]
     for story in loaded.stories:
         chans = [saved.get((story.slug, c)) for c in ("wechat", "site")]

@@ -52,13 +52,13 @@ def publish_job_finish(message) -> Reply:
 
     wechatpy 1.8.18 does not know this event, so its fields are read raw.
     """
-    from bot import publishing, queue
+    from bot import publish_state, queue
 
     info = message._data.get("PublishEventInfo") or {}
     items = (info.get("article_detail") or {}).get("item") or []
     items = [items] if isinstance(items, dict) else items
     url = next((i.get("article_url") for i in items if i.get("article_url")), "") or ""
-    slug = publishing.record_hint(
+    slug = publish_state.record_hint(
         str(info.get("publish_id", "")), str(info.get("publish_status", "")), url
     )
     if slug:

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import update
 
-from bot import publishing
+from bot import db, publish_state, publishing
 from bot.models import PublishState
 from tests.publisher.story_maker import (
     EDITOR_TEMPLATE,
@@ -331,7 +331,7 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
 
     with quota_app.app_context():
         publishing.publish_due()
-        saved = publishing.states(publishing.db.session())
+        saved = publish_state.states(db.session())
 
     assert len(platform.mass_sends) == 1
     refused = saved[("second", "wechat")]

@@ -1,0 +1,64 @@
+"""Telling the column's editors: failures, refusals, and an empty week ahead."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+
+from bot import db, store
+from bot.publish_state import states
+from bot.wechat.client import client
+from bot.wechat.errors import WeChatError
+from publisher.ports import ChannelState
+from publisher.story import SHANGHAI, load_all
+
+log = logging.getLogger(__name__)
+_PENDING = ChannelState(slug="", channel="")
+
+
+def tell_editors(title: str, channel: str, reason: str, slug: str = "") -> int:
+    """Send the editor notice to every EDITOR_OPENIDS openid; return how many got it."""
+    cfg = current_app.config
+    template = cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"]
+    if not template or not cfg["EDITOR_OPENIDS"]:
+        log.error("editors not told (%s %s: %s): no template or editors set", slug, channel, reason)
+        return 0
+    values = {
+        "first": "风采录需要处理",
+        "keyword1": title,
+        "keyword2": channel,
+        "keyword3": reason[:200],
+        "remark": f"veteranbot queue 查看；修正后 veteranbot publish {slug}".strip(),
+    }
+    data = {k: {"value": v} for k, v in values.items()}
+    told = 0
+    for openid in cfg["EDITOR_OPENIDS"]:
+        try:
+            client().send_template(openid, template, data)
+            told += 1
+        except WeChatError as exc:  # one editor's failure must not silence the others
+            log.error("telling editor %s failed: %s", openid, exc)
+    return told
+
+
+def weekly_reminder(now: datetime | None = None) -> bool:
+    """Tell the editors when nothing is queued for the coming 7 days (once per week)."""
+    now = now or datetime.now(UTC)
+    loaded = load_all(current_app.config["CONTENT_DIR"]).stories
+    saved = states(db.session())
+    week = now + timedelta(days=7)
+    queued = [
+        s
+        for s in loaded
+        if now <= s.publish_at < week and saved.get((s.slug, "wechat"), _PENDING).state != "failed"
+    ]
+    if queued:
+        return False
+    monday = now.astimezone(SHANGHAI).strftime("%G-W%V")
+    if not store.client().set(f"publish:reminder:{monday}", "1", nx=True, ex=8 * 86400):
+        return False
+    end = (week.astimezone(SHANGHAI)).strftime("%m-%d")
+    tell_editors("本周风采录", "排期", f"未来 7 天（至 {end}）没有排期的稿件，请尽快安排")
+    return True

@@ -1,0 +1,108 @@
+"""publisher.ports.StateStore over the database: per-story channel states and the media cache."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot import db
+from bot.models import MediaUpload, PublishState
+from publisher.ports import ChannelState, StateConflict
+
+_COLUMNS = [f.name for f in fields(ChannelState) if f.name not in ("version", "hint")]
+_TIMES = ("publish_at", "retry_after", "updated_at")
+
+
+def _to_db(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC).replace(tzinfo=None) if value else None
+
+
+def _from_db(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value else None
+
+
+def _state(row: PublishState) -> ChannelState:
+    st = ChannelState(slug=row.slug, channel=row.channel, version=row.version, hint=row.hint)
+    for name in _COLUMNS:
+        value = getattr(row, name)
+        setattr(st, name, _from_db(value) if name in _TIMES else value)
+    return st
+
+
+class DbStateStore:
+    """publisher.ports.StateStore over the app's database; each save commits."""
+
+    def __init__(self, session, lock=None):
+        self.session = session
+        self.lock = lock
+
+    def load(self, slug: str, channel: str) -> ChannelState:
+        """The saved state, or a fresh pending one."""
+        # End any open read transaction: SQLite would otherwise show its old snapshot.
+        self.session.commit()
+        row = self.session.scalar(
+            select(PublishState)
+            .where(PublishState.slug == slug, PublishState.channel == channel)
+            .execution_options(populate_existing=True)
+        )
+        return _state(row) if row else ChannelState(slug=slug, channel=channel)
+
+    def save(self, st: ChannelState) -> None:
+        """Insert or update where the version is still the one read; commit."""
+        values = {n: _to_db(getattr(st, n)) if n in _TIMES else getattr(st, n) for n in _COLUMNS}
+        try:
+            if st.version == 0:
+                self.session.add(PublishState(**values, version=1))
+                self.session.commit()
+            else:
+                done = self.session.execute(
+                    update(PublishState)
+                    .where(
+                        PublishState.slug == st.slug,
+                        PublishState.channel == st.channel,
+                        PublishState.version == st.version,
+                    )
+                    .values(**values, version=st.version + 1)
+                )
+                if done.rowcount != 1:
+                    raise StateConflict(f"{st.slug}/{st.channel} was saved by another run")
+                self.session.commit()
+        except (IntegrityError, StateConflict) as exc:
+            self.session.rollback()
+            raise StateConflict(f"{st.slug}/{st.channel} was saved by another run") from exc
+        st.version += 1
+        if self.lock is not None:
+            self.lock.reacquire()
+
+    def cached_media(self, sha256: str, kind: str) -> str | None:
+        """A previous upload of the same bytes."""
+        row = self.session.get(MediaUpload, (sha256, kind))
+        return row.value if row else None
+
+    def remember_media(self, sha256: str, kind: str, value: str) -> None:
+        """Record an upload; a concurrent identical record is fine."""
+        self.session.add(MediaUpload(sha256=sha256, kind=kind, value=value))
+        try:
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+
+
+def states(session) -> dict[tuple[str, str], ChannelState]:
+    """Every saved channel state, by (slug, channel)."""
+    rows = session.scalars(select(PublishState)).all()
+    return {(r.slug, r.channel): _state(r) for r in rows}
+
+
+def record_hint(publish_id: str, status: str, article_url: str) -> str | None:
+    """Note what a PUBLISHJOBFINISH event said on the matching channel; return its slug."""
+    session = db.session()
+    row = session.scalar(select(PublishState).where(PublishState.publish_id == publish_id))
+    if row is None:
+        return None
+    row.hint = f"PUBLISHJOBFINISH publish_status={status} {article_url}".strip()
+    session.commit()
+    return row.slug

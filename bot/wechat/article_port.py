@@ -1,0 +1,99 @@
+"""publisher.ports.WeChatPort over the shared-token WeChat client."""
+
+from __future__ import annotations
+
+from bot.wechat.client import WeChatClient
+from bot.wechat.errors import WeChatError
+from publisher.ports import PublishError
+
+# Codes the platform will not take back today or ever: fail the channel and tell editors.
+PERMANENT = {
+    45009: "接口调用已达今日上限",
+    48001: "公众号没有此接口权限（未认证账号不能发布）",
+    45065: "相同 clientmsgid 已群发过",
+}
+IMAGE_TYPES = {".png": "image/png"}
+
+
+class ClientPort:
+    """publisher.ports.WeChatPort over the shared-token client."""
+
+    def __init__(self, wechat: WeChatClient, veteran_tag: str):
+        self.wechat = wechat
+        self.veteran_tag = veteran_tag
+
+    def _call(self, work):
+        try:
+            return work()
+        except WeChatError as exc:
+            # 45009 counts as transient for single messages, but a publish retried
+            # all day burns tomorrow's quota too: the editors decide instead.
+            transient = exc.transient and exc.errcode not in PERMANENT
+            text = PERMANENT.get(exc.errcode, f"{exc.path}: {exc.errmsg}")
+            raise PublishError(exc.errcode, text, transient) from exc
+
+    def _files(self, data: bytes, filename: str) -> dict:
+        mime = IMAGE_TYPES.get(filename[filename.rfind(".") :].lower(), "image/jpeg")
+        return {"media": (filename, data, mime)}
+
+    def upload_body_image(self, data: bytes, filename: str) -> str:
+        """media/uploadimg: the image's mmbiz URL."""
+        files = self._files(data, filename)
+        return self._call(lambda: self.wechat.post("cgi-bin/media/uploadimg", files=files))["url"]
+
+    def add_cover(self, data: bytes, filename: str) -> str:
+        """material/add_material?type=image: the permanent material's media_id."""
+        files = self._files(data, filename)
+        path = "cgi-bin/material/add_material"
+        return self._call(lambda: self.wechat.post(path, files=files, type="image"))["media_id"]
+
+    def add_draft(self, article: dict) -> str:
+        """draft/add: the draft's media_id."""
+        body = {"articles": [article]}
+        return self._call(lambda: self.wechat.post("cgi-bin/draft/add", body))["media_id"]
+
+    def find_draft(self, content_source_url: str) -> str | None:
+        """The newest of the 20 latest drafts whose 阅读原文 is this URL."""
+        body = {"offset": 0, "count": 20, "no_content": 1}
+        answer = self._call(lambda: self.wechat.post("cgi-bin/draft/batchget", body))
+        for item in answer.get("item", []):
+            news = (item.get("content") or {}).get("news_item") or []
+            if any(n.get("content_source_url") == content_source_url for n in news):
+                return item["media_id"]
+        return None
+
+    def submit(self, media_id: str) -> tuple[str, str]:
+        """freepublish/submit: (publish_id, msg_data_id)."""
+        body = {"media_id": media_id}
+        answer = self._call(lambda: self.wechat.post("cgi-bin/freepublish/submit", body))
+        return str(answer["publish_id"]), str(answer.get("msg_data_id", ""))
+
+    def publish_status(self, publish_id: str) -> dict:
+        """freepublish/get."""
+        body = {"publish_id": publish_id}
+        return self._call(lambda: self.wechat.post("cgi-bin/freepublish/get", body))
+
+    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str:
+        """message/mass/sendall of the draft to a tag; "" when WeChat says it was sent before."""
+        body = {
+            "filter": {"is_to_all": False, "tag_id": tag_id},
+            "mpnews": {"media_id": media_id},
+            "msgtype": "mpnews",
+            "send_ignore_reprint": 0,
+            "clientmsgid": clientmsgid,
+        }
+
+        def send() -> str:
+            try:
+                answer = self.wechat.post("cgi-bin/message/mass/sendall", body)
+            except WeChatError as exc:
+                if exc.errcode == 45065:  # this clientmsgid went out within 24 h: it is sent
+                    return ""
+                raise
+            return str(answer.get("msg_id", ""))
+
+        return self._call(send)
+
+    def veterans_tag_id(self) -> int:
+        """The veterans' tag, created if missing."""
+        return self._call(lambda: self.wechat.ensure_tag(self.veteran_tag))
