@@ -1,6 +1,7 @@
 """The veterans' domain tables."""
 
 from bot.models.audit import AuditLog
+from bot.models.care import Campaign, Contact, OccasionDate
 from bot.models.followers import Consent, Follower
 from bot.models.requests import HelpRequest
 from bot.models.stations import Staff, Station
@@ -9,10 +10,13 @@ from bot.models.veterans import Veteran
 
 __all__ = [
     "AuditLog",
+    "Campaign",
+    "Contact",
     "Consent",
     "Follower",
     "HelpRequest",
     "MediaUpload",
+    "OccasionDate",
     "PublishState",
     "Staff",
     "Station",
