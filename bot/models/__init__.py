@@ -11,8 +11,8 @@ from bot.models.veterans import Veteran
 __all__ = [
     "AuditLog",
     "Campaign",
-    "Contact",
     "Consent",
+    "Contact",
     "Follower",
     "HelpRequest",
     "MediaUpload",
