@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -112,8 +113,14 @@ def running(tmp_path):
         yield Running(proc, base, log, [*children, redis_server])
     finally:
         if proc.poll() is None:
+            # The children run in their own process groups: kill the whole tree,
+            # or a failed start would leave gunicorn and Redis behind.
+            tree = psutil.Process(proc.pid).children(recursive=True)
             proc.kill()
             proc.wait()
+            for child in tree:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
         print(log.read_text())  # shown by pytest when the test fails
 
 
