@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from publisher import site
 from publisher.ports import FINAL, ChannelState, PublishError, StateStore, WeChatPort
 from publisher.story import SHANGHAI, Story
 
@@ -43,11 +44,6 @@ PUBLISH_FAILURES = {
     6: "文章已被封禁",
 }
 CLIENTMSGID_BYTES = 64
-
-
-def source_url(site_url: str, slug: str) -> str:
-    """The story's page on the site: the article's 阅读原文 link."""
-    return f"{site_url.rstrip('/')}/{slug}/"
 
 
 def clientmsgid(slug: str) -> str:
@@ -141,7 +137,7 @@ def poll_wechat(slug: str, port: WeChatPort, store: StateStore, *, now: datetime
 
 
 def _draft(story, port, store, st, site_url, now, resumed: bool) -> None:
-    url = source_url(site_url, story.slug)
+    url = site.story_url(site_url, story.slug)
     if resumed:
         # A run died after draft/add may have answered: adopt that draft.
         found = port.find_draft(url)
@@ -227,15 +223,6 @@ def _record_error(store: StateStore, st: ChannelState, exc: PublishError, now: d
 # -- the site channel ------------------------------------------------------------------
 
 
-def site_builder() -> Callable | None:
-    """publisher.site.build, or None while the site builder does not exist yet."""
-    try:
-        from publisher.site import build
-    except ImportError:
-        return None
-    return build
-
-
 def advance_site(
     story: Story,
     stories: Iterable[Story],
@@ -253,11 +240,7 @@ def advance_site(
         return st
     st.mode, st.title, st.publish_at = story.wechat_mode, story.title, story.publish_at
     st.attempts += 1
-    build = build or site_builder()
-    if build is None:
-        _fail(st, "site builder missing")
-        _save(store, st, now)
-        return st
+    build = build or site.build
     st.state = "uploading"
     _save(store, st, now)
     try:
@@ -267,7 +250,7 @@ def advance_site(
         _fail(st, f"网站生成失败：{type(exc).__name__}: {exc}")
         _save(store, st, now)
         return st
-    st.state, st.article_url, st.reason = "published", source_url(site_url, story.slug), None
+    st.state, st.article_url, st.reason = "published", site.story_url(site_url, story.slug), None
     _save(store, st, now)
     return st
 
