@@ -28,9 +28,10 @@ format: install  ## rewrite files the way ruff wants them
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## the benchmarks, which print ratios against their peers
+bench: install  ## both benchmarks (webhook vs WeRoBot, site vs Pelican); they print ratios
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/site.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
