@@ -17,16 +17,18 @@ log = logging.getLogger(__name__)
 VETERAN_TAG = "退役军人"
 
 
-def tag_names(station: Station) -> list[str]:
+def tag_names(station: Station, veteran_tag: str = VETERAN_TAG) -> list[str]:
     """The tags for a veteran of station: 退役军人, and one for the county (布拖县退役军人)."""
-    names = [VETERAN_TAG]
+    names = [veteran_tag]
     county = station.ancestor("county")
     if county is not None:
-        names.append(f"{short_name(county.name)}{VETERAN_TAG}")
+        names.append(f"{short_name(county.name)}{veteran_tag}")
     return names
 
 
-def tag_veteran(session: Session, client: WeChatClient, veteran_id: int) -> list[str]:
+def tag_veteran(
+    session: Session, client: WeChatClient, veteran_id: int, veteran_tag: str = VETERAN_TAG
+) -> list[str]:
     """Put the veteran's follower under their tags and note when; return the tag names."""
     veteran = session.get(Veteran, veteran_id)
     if veteran is None or not veteran.openid:
@@ -35,7 +37,7 @@ def tag_veteran(session: Session, client: WeChatClient, veteran_id: int) -> list
     if follower is not None and not follower.subscribed:
         log.info("veteran %s has unfollowed; not tagged", veteran_id)
         return []
-    names = tag_names(veteran.station)
+    names = tag_names(veteran.station, veteran_tag)
     for name in names:
         # batchtagging is idempotent, so a retried task may safely tag again.
         client.tag_users(client.ensure_tag(name), [veteran.openid])

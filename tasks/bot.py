@@ -42,4 +42,8 @@ def notify_staff(self, request_id: int) -> int:
 @shared_task(name="tasks.bot.tag_veteran", bind=True, max_retries=MAX_RETRIES)
 def tag_veteran(self, veteran_id: int) -> list[str]:
     """Tag a registered veteran's follower 退役军人 and with their county."""
-    return retrying_transient(self, lambda: tagging.tag_veteran(db.session(), client(), veteran_id))
+    # The same tag the column's and greetings' mass sends target (VETERAN_TAG).
+    tag = current_app.config["VETERAN_TAG"]
+    return retrying_transient(
+        self, lambda: tagging.tag_veteran(db.session(), client(), veteran_id, tag)
+    )

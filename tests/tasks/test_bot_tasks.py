@@ -129,6 +129,14 @@ def test_tag_veteran_tags_the_follower_with_both_tags(bot_tasks, platform, sessi
     assert session.get(Follower, "o-tagged").tagged_at is not None
 
 
+def test_tag_veteran_uses_the_configured_veterans_tag(bot_tasks, app, platform, session):
+    app.config["VETERAN_TAG"] = "老兵"
+    veteran = factories.VeteranFactory(openid="o-renamed")
+
+    assert bot_tasks.tag_veteran(veteran.id) == ["老兵", "布拖县老兵"]
+    assert sorted(platform.tags.values()) == ["布拖县老兵", "老兵"]
+
+
 def test_tag_veteran_twice_reuses_the_tags(bot_tasks, platform, session):
     first = factories.VeteranFactory()
     second = factories.VeteranFactory(station=first.station)
