@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wechatpy.messages import BaseMessage
 
-from bot.dialogs import events, help_request, menu, registration, state, station
+from bot.dialogs import events, help_request, menu, registration, staff, state, station
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
 
@@ -72,6 +72,9 @@ def handle(message: BaseMessage) -> Reply:
 
 
 def _text(turn: Turn) -> Reply:
+    # Staff commands (走访/电话 <统一编号> …) first; for anyone else they are plain words.
+    if (reply := staff.handle(turn)) is not None:
+        return reply
     if turn.text in CANCEL_WORDS:
         state.clear(turn.openid)
         return menu.cancelled()
