@@ -236,7 +236,9 @@ def advance_site(
 ) -> ChannelState:
     """Build the story's page (and what it touches) into out_dir; record published or failed."""
     st = store.load(story.slug, "site")
-    if st.state in FINAL:
+    # The site never shows a story before its time, even when WeChat was told to
+    # publish early: the channel stays pending and publish_due builds it then.
+    if st.state in FINAL or not is_due(story, now):
         return st
     st.mode, st.title, st.publish_at = story.wechat_mode, story.title, story.publish_at
     st.attempts += 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -279,6 +281,20 @@ def test_a_future_story_waits(session, platform, content):
 
     assert platform.drafts == []
     assert session.query(PublishState).count() == 0
+
+
+def test_publishing_early_sends_wechat_now_but_the_site_waits_for_its_time(
+    app, session, platform, content
+):
+    write_story(content, "early", ahead(days=2))
+
+    publishing.publish_story("early")
+
+    assert len(platform.drafts) == 1
+    assert not (Path(app.config["SITE_DIR"]) / "early").exists()
+    publishing.publish_due(now=publishing.now_utc() + timedelta(days=3))
+    assert site_state(session, "early").state == "published"
+    assert (Path(app.config["SITE_DIR"]) / "early" / "index.html").is_file()
 
 
 @pytest.fixture
