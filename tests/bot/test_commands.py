@@ -191,3 +191,16 @@ def test_requests_export_lists_requests_and_is_audited(cli, jiudu, session, tmp_
     assert cli(requests_group, "export", "--format", "xlsx", "-o", out).exit_code == 0
     actions = session.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
     assert actions == ["export.requests", "export.requests"]
+
+
+def test_a_database_never_migrated_gets_the_next_step_not_a_traceback(tmp_path, redis_url):
+    from click.testing import CliRunner
+
+    from bot.commands import main
+
+    env = {"INSTANCE_DIR": str(tmp_path), "REDIS_URL": redis_url, "DATABASE_URL": ""}
+    result = CliRunner().invoke(main, ["staff", "list"], env=env)
+
+    assert result.exit_code == 1
+    assert "veteranbot db upgrade" in result.output
+    assert "Traceback" not in result.output
