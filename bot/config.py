@@ -43,6 +43,9 @@ DEFAULTS: dict[str, str | None] = {
     "VETERAN_TAG": "退役军人",
     # Template id of the editor notice (a service notice: title, channel, reason).
     "WECHAT_TEMPLATE_EDITOR_NOTICE": "",
+    # Template id of the staff care reminder (a service notice: the veterans in
+    # their area not yet contacted this month, and the condolence-visit lists).
+    "WECHAT_TEMPLATE_CARE_REMINDER": "",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -80,6 +83,9 @@ def load_config(raw: dict) -> dict:
         cfg["WECHAT_TEMPLATE_HELP_REQUEST"] = raw["WECHAT_TEMPLATE_HELP_REQUEST"] or "sandbox-help"
         cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"] = (
             raw["WECHAT_TEMPLATE_EDITOR_NOTICE"] or "sandbox-editor-notice"
+        )
+        cfg["WECHAT_TEMPLATE_CARE_REMINDER"] = (
+            raw["WECHAT_TEMPLATE_CARE_REMINDER"] or "sandbox-care-reminder"
         )
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"

@@ -15,6 +15,16 @@ BEAT_SCHEDULE: dict = {
         "task": "tasks.publish.weekly_reminder",
         "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
     },
+    # Care reminders: uncontacted veterans on the 1st and 20th; condolence lists are
+    # checked daily and go out once in the week before 春节 and 建军节.
+    "care-monthly-reminder": {
+        "task": "tasks.care.monthly_reminder",
+        "schedule": crontab(minute=0, hour=9, day_of_month="1,20"),
+    },
+    "care-condolence-lists": {
+        "task": "tasks.care.condolence_lists",
+        "schedule": crontab(minute=0, hour=9),
+    },
 }
 
 
@@ -25,6 +35,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery.set_default()
     # Importing the task modules registers their shared tasks.
     import tasks.bot
+    import tasks.care
     import tasks.publish  # noqa: F401
 
     return celery

@@ -1,0 +1,178 @@
+"""Care reminders to station staff by template message: who is due this month, condolence lists.
+
+Each bound staff member hears about their own area only (see bot.contacts).
+As with help-request notices (bot.notify), a Redis marker is set after each
+successful send, keyed by staff member and run date (or occasion), so a task
+retried after a partial failure, or redelivered after a worker died, skips
+those already told instead of sending them the list twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import redis
+from flask import get_template_attribute
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import contacts
+from bot.dialogs.choices import short_name
+from bot.models import Staff, Station
+from bot.wechat.client import WeChatClient
+from bot.wechat.errors import Unsubscribed, WeChatError
+
+log = logging.getLogger(__name__)
+
+# A template field is short: list the first few names, then "等 N 人". WeChat
+# does not publish a hard limit for older templates and newer ones are
+# stricter, so stay well inside both.
+LIST_NAMES = 5
+FIELD_CHARS = 180
+REMINDER_MARKER_SECONDS = 40 * 86400
+CONDOLENCE_MARKER_SECONDS = 60 * 86400
+
+
+def name_list(entries: list[str], total: int, unit: str = "人") -> str:
+    """'甲 (编号)、乙 (编号) 等 N 人': the first LIST_NAMES entries that fit one field."""
+    shown: list[str] = []
+    for entry in entries[:LIST_NAMES]:
+        tail = f" 等 {total} {unit}" if total > len(shown) + 1 else ""
+        if len("、".join([*shown, entry]) + tail) > FIELD_CHARS:
+            break
+        shown.append(entry)
+    text = "、".join(shown)
+    return f"{text} 等 {total} {unit}" if total > len(shown) else text
+
+
+def _fields(**values: str) -> dict:
+    return {key: {"value": value} for key, value in values.items()}
+
+
+def monthly_data(station: Station, rows: list[contacts.Due], day: date) -> dict:
+    """The reminder's fields: area, how many are due, the first names, the date, a hint."""
+    tpl = "reminders/monthly.txt"
+    area = short_name(station.name)
+    entries = [
+        f"{d.veteran.name}（{d.veteran.file_no}）" + ("需走访" if d.needs_visit else "")
+        for d in rows
+    ]
+    visits = sum(d.needs_visit for d in rows)
+    return _fields(
+        first=str(get_template_attribute(tpl, "first")(area, day.month)),
+        keyword1=area,
+        keyword2=str(get_template_attribute(tpl, "summary")(len(rows), visits)),
+        keyword3=name_list(entries, len(rows)),
+        keyword4=day.isoformat(),
+        remark=str(get_template_attribute(tpl, "remark")(station.code)),
+    )
+
+
+def condolence_data(
+    station: Station, rows: list[contacts.Condolence], occasion: contacts.Occasion
+) -> dict:
+    """The condolence list's fields: area, households, the first names, the day, a hint."""
+    tpl = "reminders/condolence.txt"
+    area = short_name(station.name)
+    entries = [f"{c.veteran.name}（{c.veteran.file_no}）{c.reason}" for c in rows]
+    martyrs = sum(c.reason.startswith(contacts.MARTYR_CATEGORY) for c in rows)
+    day = occasion.day.isoformat()
+    return _fields(
+        first=str(get_template_attribute(tpl, "first")(area, occasion.name)),
+        keyword1=area,
+        keyword2=str(get_template_attribute(tpl, "summary")(len(rows), martyrs)),
+        keyword3=name_list(entries, len(rows), "户"),
+        keyword4=day,
+        remark=str(get_template_attribute(tpl, "remark")(occasion.name, day, station.code)),
+    )
+
+
+def send_monthly(
+    session: Session, client: WeChatClient, r: redis.Redis, template_id: str, day: date
+) -> int:
+    """Send each staff member their area's uncontacted veterans (once per day); return how many."""
+    lists: dict[int, list[contacts.Due]] = {}
+
+    def message(member: Staff) -> dict | None:
+        if member.station_id not in lists:
+            lists[member.station_id] = contacts.due(session, member.station, day)
+        rows = lists[member.station_id]
+        return monthly_data(member.station, rows, day) if rows else None
+
+    marker = f"care:reminder:{day.isoformat()}"
+    return _send_each(session, client, r, template_id, marker, message, REMINDER_MARKER_SECONDS)
+
+
+def send_condolence(
+    session: Session,
+    client: WeChatClient,
+    r: redis.Redis,
+    template_id: str,
+    day: date,
+    lead_days: int = contacts.CONDOLENCE_LEAD_DAYS,
+) -> int:
+    """Within lead_days before 春节 or 建军节, send each staff member their area's list once."""
+    occasion = contacts.occasion_due(day, lead_days)
+    if occasion is None:
+        return 0
+    lists: dict[int, list[contacts.Condolence]] = {}
+
+    def message(member: Staff) -> dict | None:
+        if member.station_id not in lists:
+            lists[member.station_id] = contacts.condolence_list(session, member.station)
+        rows = lists[member.station_id]
+        return condolence_data(member.station, rows, occasion) if rows else None
+
+    marker = f"care:condolence:{occasion.key}:{occasion.day.year}"
+    return _send_each(session, client, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
+
+
+def _staff(session: Session) -> Iterator[Staff]:
+    yield from session.scalars(select(Staff).order_by(Staff.station_id, Staff.id))
+
+
+def _send_each(
+    session: Session,
+    client: WeChatClient,
+    r: redis.Redis,
+    template_id: str,
+    marker_prefix: str,
+    message_for: Callable[[Staff], dict | None],
+    marker_seconds: int,
+) -> int:
+    """One template message per staff member not yet marked (marker_prefix:staff id).
+
+    Failures follow bot.notify: an unfollowed member is skipped, a transient
+    error is raised for the task to retry, a permanent one is raised after the
+    others have been told.
+    """
+    if not template_id:
+        log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
+        return 0
+    sent, failed = 0, None
+    for member in _staff(session):
+        marker = f"{marker_prefix}:{member.id}"
+        if r.exists(marker):
+            continue
+        data = message_for(member)
+        if data is None:
+            continue  # nobody due in their area: nothing worth a notice
+        try:
+            client.send_template(member.openid, template_id, data)
+        except Unsubscribed:
+            log.warning("staff %s has unfollowed; care reminder not sent", member.id)
+            continue
+        except WeChatError as exc:
+            if exc.transient:
+                raise  # the task retries; those already told are marked
+            # A permanent failure for one member must not keep the others uninformed.
+            log.error("care reminder to staff %s failed: %s", member.id, exc)
+            failed = failed or exc
+            continue
+        r.set(marker, "1", ex=marker_seconds)
+        sent += 1
+    if failed is not None:
+        raise failed
+    return sent
