@@ -10,8 +10,10 @@ run that outlived its lock anyway.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -24,7 +26,7 @@ from bot.wechat.article_port import ClientPort
 from bot.wechat.client import client
 from publisher import publish
 from publisher.ports import CHANNELS, FINAL, ChannelState, PublishError, StateConflict
-from publisher.story import Story, load_all
+from publisher.story import Fault, Story, load_all
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 600
@@ -44,7 +46,9 @@ def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
         log.info("publish_due: another run is scanning; nothing to do")
         return None
     try:
-        loaded = load_all(current_app.config["CONTENT_DIR"]).stories
+        result = load_all(current_app.config["CONTENT_DIR"])
+        _report_unloadable(result.faults)
+        loaded = result.stories
         saved = states(db.session())
         done = []
         for story in loaded:
@@ -54,6 +58,17 @@ def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
         return done
     finally:
         _release(lock)
+
+
+def _report_unloadable(faults: list[Fault]) -> None:
+    """Tell the editors, once per distinct problem, of story folders that do not load."""
+    by_folder: dict[str, list[str]] = {}
+    for fault in faults:
+        by_folder.setdefault(str(Path(fault.path).parent.name), []).append(str(fault))
+    for slug, lines in by_folder.items():
+        digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
+        if store.client().set(f"publish:unloadable:{digest}", "1", nx=True, ex=30 * 86400):
+            tell_editors(slug, "稿件", "；".join(lines), slug)
 
 
 def publish_story(

@@ -274,6 +274,20 @@ def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform
     assert len(notices(platform)) == 2 * len(EDITORS)  # one per channel, once
 
 
+def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, platform, content):
+    folder = content / "articles" / "typo"
+    folder.mkdir(parents=True)
+    (folder / "index.md").write_text("---\ntitle: [unclosed\n---\n正文\n", encoding="utf-8")
+
+    publishing.publish_due()
+    publishing.publish_due()
+
+    told = notices(platform)
+    assert len(told) == len(EDITORS)
+    assert "typo" in told[0]["data"]["keyword1"]["value"]
+    assert "front matter" in told[0]["data"]["keyword3"]["value"]
+
+
 def test_a_future_story_waits(session, platform, content):
     write_story(content, "later", ahead(days=2))
 
