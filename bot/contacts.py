@@ -182,7 +182,8 @@ def due(session: Session, station: Station, day: date) -> list[Due]:
 
 def spring_festival(year: int) -> date:
     """Lunar 1/1 of a year, from the lunar calendar (never a table)."""
-    return LunarDate(year, 1, 1).to_solar_date()
+    # leap=0: the ordinary first month, never a leap month of the same number.
+    return LunarDate(year, 1, 1, 0).to_solar_date()
 
 
 def occasions(year: int) -> list[Occasion]:
