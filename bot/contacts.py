@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from borax.calendars.lunardate import LunarDate
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.crypto import FieldCipher
@@ -91,11 +91,15 @@ def by_file_no(session: Session, file_no: str) -> Veteran | None:
     if not number:
         return None
     found = session.scalar(select(Veteran).where(Veteran.file_no == number))
-    if found is None and "-" not in number and len(number) > 4:
-        # Spoken numbers lose the dash before the four-digit sequence.
-        found = session.scalar(
-            select(Veteran).where(Veteran.file_no == f"{number[:-4]}-{number[-4:]}")
-        )
+    if found is None:
+        # Speech recognition and hurried typing drop or move the dashes
+        # (513429-107-01-0001 said as 513429107010001): match on the characters
+        # alone, and only when that names a single file.
+        bare = number.replace("-", "")
+        hits = session.scalars(
+            select(Veteran).where(func.replace(Veteran.file_no, "-", "") == bare).limit(2)
+        ).all()
+        found = hits[0] if len(hits) == 1 else None
     return found
 
 

@@ -212,3 +212,22 @@ def test_due_for_an_unknown_station_says_so(cli, area):
     result = cli("due", "--station", "999")
 
     assert result.exit_code != 0 and "没有编号为 999 的服务站" in result.output
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "513429-107-01-0001",
+        "513429107010001",
+        "513429杠107杠01杠0001",
+        "５１３４２９－１０７－０１－０００１",
+        "513429-10701-0001",
+    ],
+)
+def test_a_number_is_found_however_the_dashes_came_through(session, said):
+    village = factories.VillageFactory(code="513429-107-01")
+    veteran = factories.VeteranFactory(station=village, seq=1)
+
+    assert veteran.file_no == "513429-107-01-0001"
+    assert contacts.by_file_no(session, said) == veteran
+    assert contacts.by_file_no(session, "513429107010002") is None
