@@ -46,6 +46,14 @@ DEFAULTS: dict[str, str | None] = {
     # Template id of the staff care reminder (a service notice: the veterans in
     # their area not yet contacted this month, and the condolence-visit lists).
     "WECHAT_TEMPLATE_CARE_REMINDER": "",
+    # Holiday greetings: the active occasion keys, comma-separated, or "all" (see
+    # bot/occasions.py: new-year, spring-festival, torch-festival, army-day, …).
+    "GREETING_OCCASIONS": "all",
+    # Local time (Asia/Shanghai, HH:MM) from which the day's greeting goes out.
+    "GREETING_TIME": "09:00",
+    # 彝历新年, set by the prefecture each year: "YYYY-MM-DD[,YYYY-MM-DD…]", one per year
+    # (`veteranbot greetings set-date yi-new-year` stores one in the database instead).
+    "YI_NEW_YEAR": "",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -119,8 +127,25 @@ def _validate(cfg: dict) -> None:
     for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
+    _validate_greetings(cfg)
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+
+
+def _validate_greetings(cfg: dict) -> None:
+    from bot.occasions import parse_keys, parse_set_dates
+
+    try:
+        cfg["GREETING_OCCASIONS"] = parse_keys(cfg["GREETING_OCCASIONS"])
+    except ValueError as exc:
+        raise ConfigError(f"GREETING_OCCASIONS: {exc}") from None
+    hh, _, mm = str(cfg["GREETING_TIME"]).partition(":")
+    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
+        raise ConfigError("GREETING_TIME: must be HH:MM (Asia/Shanghai)")
+    try:
+        parse_set_dates(cfg["YI_NEW_YEAR"])
+    except ValueError as exc:
+        raise ConfigError(f"YI_NEW_YEAR: {exc} (expected YYYY-MM-DD[,YYYY-MM-DD])") from None
 
 
 def _instance_secret(path: Path, fernet: type[Fernet] | None = None) -> str:
