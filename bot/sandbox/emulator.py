@@ -52,6 +52,25 @@ class PlatformState:
     publish_verdict: int = 0
     # follower openid -> "YYYY-MM" -> mass sends received that month.
     mass_received: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Added to every API call, as a slow network would (the greetings bench uses 20 ms).
+    latency_ms: int = 0
+    # path -> how many of the next calls do their work but lose the answer (HTTP 502),
+    # as when a timeout hides a send that went through.
+    lost_answers: dict[str, int] = field(default_factory=dict)
+
+    def mass_finish(self, msg_id: int) -> dict:
+        """The fields WeChat's MASSSENDJOBFINISH event reports for one mass send."""
+        with self.lock:
+            item = next(m for m in self.mass_sends if m["msg_id"] == int(msg_id))
+            total = len(item["sent"]) + len(item["filtered"])
+            return {
+                "MsgID": str(item["msg_id"]),
+                "Status": "send success",
+                "TotalCount": str(total),
+                "FilterCount": str(len(item["sent"])),
+                "SentCount": str(len(item["sent"])),
+                "ErrorCount": "0",
+            }
 
     def deliver(self, kind: str, touser: str, **payload) -> dict:
         """Record a message as delivered to one follower."""
@@ -98,6 +117,8 @@ def create_emulator(state: PlatformState) -> Flask:
     @app.before_request
     def _gate():
         path = request.path.lstrip("/")
+        if state.latency_ms and not path.startswith("_sandbox"):
+            time.sleep(state.latency_ms / 1000)
         with state.lock:
             state.calls.append(path)
             pending = state.faults.get(path)
@@ -108,6 +129,15 @@ def create_emulator(state: PlatformState) -> Flask:
         if request.args.get("access_token") not in state.tokens:
             return error(40001, "invalid credential, access_token is invalid or not latest")
         return None
+
+    @app.after_request
+    def _lose(response):
+        path = request.path.lstrip("/")
+        with state.lock:
+            if state.lost_answers.get(path):
+                state.lost_answers[path] -= 1
+                return app.response_class("upstream timed out", status=502)
+        return response
 
     @app.route("/cgi-bin/stable_token", methods=["POST"])
     def stable_token():
@@ -302,11 +332,14 @@ def create_emulator(state: PlatformState) -> Flask:
         body = request.get_json(force=True) or {}
         target = body.get("filter") or {}
         media_id = (body.get("mpnews") or {}).get("media_id")
+        text = (body.get("text") or {}).get("content") or ""
         clientmsgid = body.get("clientmsgid") or ""
         if target.get("is_to_all") is not False or "tag_id" not in target:
             return error(40035, "filter.tag_id required; is_to_all must be false")
-        if body.get("msgtype") != "mpnews" or len(clientmsgid.encode()) > 64:
+        if body.get("msgtype") not in ("mpnews", "text") or len(clientmsgid.encode()) > 64:
             return error(40035, "invalid parameter")
+        if body["msgtype"] == "text" and not text:
+            return error(40035, "text.content required")
         now = time.time()
         month = time.strftime("%Y-%m", time.localtime(now))
         with state.lock:
@@ -326,10 +359,11 @@ def create_emulator(state: PlatformState) -> Flask:
                 # As WeChat does: the same clientmsgid within 24 h sends nothing and
                 # names the mass send it already made.
                 return jsonify(errcode=45065, errmsg="clientmsgid exist", msg_id=earlier["msg_id"])
-            draft = state.draft(media_id)
-            if draft is None or draft["used"]:
-                return error(40007, "invalid media_id")
-            draft["used"] = True
+            if body["msgtype"] == "mpnews":
+                draft = state.draft(media_id)
+                if draft is None or draft["used"]:
+                    return error(40007, "invalid media_id")
+                draft["used"] = True
             sent, filtered = [], []
             for openid in sorted(state.tagged.get(target["tag_id"], ())):
                 received = state.mass_received.setdefault(openid, {})
@@ -342,6 +376,8 @@ def create_emulator(state: PlatformState) -> Flask:
                 "msg_id": 1000000001 + len(state.mass_sends),
                 "msg_data_id": 2247500000 + len(state.mass_sends),
                 "media_id": media_id,
+                "msgtype": body["msgtype"],
+                "content": text,
                 "tag_id": target["tag_id"],
                 "clientmsgid": clientmsgid,
                 "sent": sent,
@@ -349,12 +385,26 @@ def create_emulator(state: PlatformState) -> Flask:
                 "at": now,
             }
             state.mass_sends.append(item)
+            if text:  # the sandbox chat page shows what each follower received
+                for openid in sent:
+                    state.deliver("mass", openid, content=text)
         return jsonify(
             errcode=0,
             errmsg="send job submission success",
             msg_id=item["msg_id"],
             msg_data_id=item["msg_data_id"],
         )
+
+    @app.route("/_sandbox/mass")
+    def sandbox_mass():
+        """Every mass send so far: tag, clientmsgid, type and how many it reached."""
+        with state.lock:
+            items = [
+                {k: m.get(k) for k in ("msg_id", "tag_id", "clientmsgid", "msgtype", "content")}
+                | {"sent": len(m["sent"]), "filtered": len(m["filtered"])}
+                for m in state.mass_sends
+            ]
+        return jsonify(mass_sends=items)
 
     @app.route("/_sandbox/messages/<openid>")
     def sandbox_messages(openid):

@@ -99,7 +99,9 @@ class WeChatClient:
         except (requests.RequestException, ValueError) as exc:
             raise WeChatError(None, type(exc).__name__, path) from exc
         if result.get("errcode"):
-            raise classify(int(result["errcode"]), result.get("errmsg", ""), path)
+            exc = classify(int(result["errcode"]), result.get("errmsg", ""), path)
+            exc.body = result  # 45065 names the earlier mass send's msg_id
+            raise exc
         return result
 
     # -- endpoints ---------------------------------------------------------

@@ -23,7 +23,9 @@ def message_key(message: BaseMessage) -> str:
     """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
     if message._data.get("MsgType") == "event":  # also events wechatpy does not know
         raw = message._data
+        # MsgID: several MASSSENDJOBFINISH events (one per county tag) share the rest.
         parts = (message.source, raw.get("CreateTime"), raw.get("Event"), raw.get("EventKey"))
+        parts += (raw.get("MsgID"),)
         return "dedup:e:" + "|".join(str(p or "") for p in parts)
     return f"dedup:m:{message.id}"
 
