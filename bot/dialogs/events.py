@@ -67,10 +67,23 @@ def publish_job_finish(message) -> Reply:
     return Reply.silent()
 
 
+def mass_send_job_finish(message) -> Reply:
+    """Record how a greeting's mass send went (TotalCount, SentCount …) on its campaign.
+
+    The fields are read raw: wechatpy's event class turns MsgID into an int and
+    the counts into 0 when missing, which would hide a short report.
+    """
+    from bot import greetings_send
+
+    greetings_send.record_finish(message._data)
+    return Reply.silent()
+
+
 HANDLERS = {
     "subscribe": subscribe,
     "subscribe_scan": subscribe,
     "unsubscribe": unsubscribe,
     "location": location,
     "publishjobfinish": publish_job_finish,
+    "masssendjobfinish": mass_send_job_finish,
 }

@@ -1,0 +1,285 @@
+"""Sending a greeting exactly once per occasion, year and tag, and recording the outcome.
+
+Each (occasion, year, tag) has one Campaign row, inserted before anything is
+sent (the unique constraint makes a second insert find the first). A send runs
+pending → sending → sent → finished, or failed (transient: 45009, 45011, -1, a
+timeout; retried later) or refused (the platform said no for good, or the month's
+mass quota is spent; a person decides, `greetings send` reopens it).
+
+What keeps it to one message per veteran:
+- "sending" is saved before message/mass/sendall, with the version check: of
+  two runs that read the same row, only one moves it on;
+- a Redis lock per clientmsgid keeps two live runs off the same tag;
+- every attempt carries the same clientmsgid, greet-<key>-<year>-<tag_id>, so a
+  run resuming a row left in "sending" (its worker killed mid-call) or in
+  "failed" after a timeout repeats the call and WeChat drops the repeat within
+  24 h, answering 45065 with the msg_id it already has: that counts as sent.
+  Retries happen on the occasion's day only, so always within those 24 h.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot import db, greetings, store
+from bot.models import Campaign
+from bot.models.clock import utcnow
+from bot.occasions import OCCASIONS, occasions_on
+from bot.wechat.client import WeChatClient, client
+from bot.wechat.errors import WeChatError
+from publisher.story import SHANGHAI
+
+log = logging.getLogger(__name__)
+FINAL = ("sent", "finished", "refused")
+# Longer than one API call can take (client timeout 3 + 10 s), so a live run keeps it.
+LOCK_SECONDS = 20
+# One thread per county tag (Liangshan has 17): the sends wait on the network, not the CPU.
+SEND_THREADS = 17
+REASONS = {
+    45009: "接口调用已达今日上限（45009），稍后重试",
+    45011: "接口调用太频繁（45011），稍后重试",
+    -1: "微信系统繁忙（-1），稍后重试",
+    None: "网络错误或超时（{msg}），稍后用同一 clientmsgid 重试",
+}
+
+
+@dataclass
+class Outcome:
+    """What one tag's send came to."""
+
+    tag_name: str
+    clientmsgid: str
+    state: str
+    msg_id: str | None = None
+    reason: str | None = None
+    transient: bool = False
+    busy: bool = False
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a failed send waits for the beat: 1, 2, 4 … minutes, at most 30."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
+
+
+def prepare(key: str, day: date) -> tuple[list[tuple[greetings.Target, str]], list[str]]:
+    """Each tag this occasion's greeting goes to, with its text; and notes on who is left out."""
+    found, notes = greetings.targets(client().tags())
+    return [(t, greetings.render(key, day.year, t)) for t in found], notes
+
+
+def send_occasion(
+    key: str, day: date, *, reopen: bool = False, now: datetime | None = None
+) -> tuple[list[Outcome], list[str]]:
+    """Send the greeting to every tag that has not had it; refuse it beyond the quota.
+
+    reopen (by hand): also retry refused tags and failed ones still backing off.
+    """
+    now = now or datetime.now(UTC)
+    prepared, notes = prepare(key, day)
+    rows = [_ensure(key, day.year, target) for target, _ in prepared]
+    texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
+    started = greetings.sent_this_year(day.year)
+    if key not in started:
+        reason = greetings.quota_refusal(key, day, started)
+        if reason:
+            for row in rows:
+                if row.state in ("pending", "failed") or (reopen and row.state == "refused"):
+                    _save(row.id, row.version, state="refused", reason=reason)
+            return [_outcome(_load(r.id)) for r in rows], notes
+    due = [r.id for r in rows if _due(r, reopen, now)]
+    app = current_app._get_current_object()
+
+    def one(campaign_id: int) -> Outcome:
+        with app.app_context():
+            return send_one(campaign_id, texts[campaign_id], reopen=reopen)
+
+    if len(due) > 1:
+        with ThreadPoolExecutor(min(len(due), SEND_THREADS)) as pool:
+            done = {o.clientmsgid: o for o in pool.map(one, due)}
+    else:
+        done = {o.clientmsgid: o for o in map(one, due)}
+    return [done.get(r.clientmsgid) or _outcome(_load(r.id)) for r in rows], notes
+
+
+def send_due(now: datetime | None = None) -> list[Outcome] | None:
+    """Beat: send today's active occasions once local time has reached GREETING_TIME.
+
+    None when another run holds the scan lock (two beats firing together).
+    """
+    now = now or datetime.now(UTC)
+    local = now.astimezone(SHANGHAI)
+    if local.time() < greetings.greeting_time():
+        return []
+    today = local.date()
+    keys = greetings.active_keys()
+    due = occasions_on(today, keys, greetings.set_dates())
+    if not due:
+        return []
+    lock = store.client().lock("greetings:due", timeout=300, blocking=False)
+    if not lock.acquire():
+        log.info("greetings: another run is sending; nothing to do")
+        return None
+    try:
+        outcomes: list[Outcome] = []
+        for occasion in due:
+            outcomes += send_occasion(occasion.key, today, now=now)[0]
+        return outcomes
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired: nothing left to release
+            log.warning("greetings:due lock had expired")
+
+
+def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
+    """Send one tag's greeting unless it went out or another run holds it; record each step."""
+    row = _load(campaign_id)
+    lock = store.client().lock(f"greetings:{row.clientmsgid}", timeout=LOCK_SECONDS, blocking=False)
+    if not lock.acquire():
+        return _outcome(row, busy=True)
+    try:
+        row = _load(campaign_id)  # what the run before us left
+        if row.state in FINAL and not (reopen and row.state == "refused"):
+            return _outcome(row)
+        version = row.version
+        if not _save(row.id, version, state="sending", attempts=row.attempts + 1, reason=None):
+            return _outcome(_load(campaign_id), busy=True)
+        version += 1
+        try:
+            msg_id = mass_text(client(), row.tag_id, text, row.clientmsgid)
+        except WeChatError as exc:
+            transient = exc.errcode is None or exc.transient
+            template = REASONS.get(exc.errcode, f"{exc.errcode} {exc.errmsg}")
+            reason = template.format(msg=exc.errmsg)
+            _save(row.id, version, state="failed" if transient else "refused", reason=reason)
+            log.warning("greeting %s: %s", row.clientmsgid, reason)
+            return _outcome(_load(campaign_id), transient=transient)
+        if not _save(row.id, version, state="sent", msg_id=msg_id, reason=None):
+            log.warning("greeting %s was saved by another run meanwhile", row.clientmsgid)
+        return _outcome(_load(campaign_id))
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired while the call hung: the version check guarded the row
+            log.warning("greeting lock %s had expired", lock.name)
+
+
+def mass_text(wechat: WeChatClient, tag_id: int, text: str, clientmsgid: str) -> str | None:
+    """message/mass/sendall of a text to one tag; the msg_id, also when WeChat saw it before."""
+    body = {
+        "filter": {"is_to_all": False, "tag_id": tag_id},
+        "text": {"content": text},
+        "msgtype": "text",
+        "clientmsgid": clientmsgid,
+    }
+    try:
+        answer = wechat.post("cgi-bin/message/mass/sendall", body)
+    except WeChatError as exc:
+        if exc.errcode != 45065:
+            raise
+        # This clientmsgid went out within 24 h: the earlier send is this one.
+        answer = getattr(exc, "body", {}) or {}
+    return str(answer["msg_id"]) if answer.get("msg_id") else None
+
+
+def record_finish(fields: dict) -> bool:
+    """Record MASSSENDJOBFINISH's counts on the campaign with that msg_id; False if none has."""
+    session = db.session()
+    msg_id = str(fields.get("MsgID") or fields.get("MsgId") or "")
+    row = session.scalar(select(Campaign).where(Campaign.msg_id == msg_id)) if msg_id else None
+    if row is None:
+        return False
+
+    def count(name: str) -> int | None:
+        value = str(fields.get(name, "")).strip()
+        return int(value) if value.lstrip("-").isdigit() else None
+
+    row.state = "finished"
+    row.finish_status = str(fields.get("Status", ""))[:64]
+    row.total_count, row.filter_count = count("TotalCount"), count("FilterCount")
+    row.sent_count, row.error_count = count("SentCount"), count("ErrorCount")
+    row.version += 1
+    session.commit()
+    return True
+
+
+def campaigns(year: int | None = None) -> list[Campaign]:
+    """Every campaign (of year), by year, occasion and tag."""
+    query = select(Campaign).order_by(Campaign.year, Campaign.occasion, Campaign.tag_id)
+    if year is not None:
+        query = query.where(Campaign.year == year)
+    return list(db.session().scalars(query))
+
+
+def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
+    if row.state == "refused":
+        return reopen
+    if row.state in FINAL:
+        return False
+    if row.state == "failed" and not reopen:
+        ready = row.updated_at.replace(tzinfo=UTC) + backoff(row.attempts)
+        return ready <= now
+    return True
+
+
+def _ensure(key: str, year: int, target: greetings.Target) -> Campaign:
+    """The campaign row, inserted (state pending) before anything is sent."""
+    session = db.session()
+    query = select(Campaign).where(
+        Campaign.occasion == key, Campaign.year == year, Campaign.tag_id == target.tag_id
+    )
+    row = session.scalar(query)
+    if row is not None:
+        return row
+    session.add(
+        Campaign(
+            occasion=key,
+            year=year,
+            tag_id=target.tag_id,
+            tag_name=target.tag_name,
+            state="pending",
+            clientmsgid=greetings.clientmsgid(key, year, target.tag_id),
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # another run inserted it first
+        session.rollback()
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _load(campaign_id: int) -> Campaign:
+    session = db.session()
+    session.commit()  # end any read transaction: see what other runs committed
+    query = select(Campaign).where(Campaign.id == campaign_id)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _save(campaign_id: int, version: int, **values) -> bool:
+    """Update the row if it is still at version; commit. False when another run moved it."""
+    session = db.session()
+    done = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.version == version)
+        .values(**values, version=version + 1, updated_at=utcnow())
+    )
+    session.commit()
+    return done.rowcount == 1
+
+
+def _outcome(row: Campaign, transient: bool = False, busy: bool = False) -> Outcome:
+    return Outcome(
+        row.tag_name, row.clientmsgid, row.state, row.msg_id, row.reason, transient, busy
+    )
+
+
+def describe(key: str) -> str:
+    """An occasion's name and key, for messages."""
+    return f"{OCCASIONS[key].name}（{key}）"
