@@ -15,6 +15,9 @@ BEAT_SCHEDULE: dict = {
         "task": "tasks.publish.weekly_reminder",
         "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
     },
+    # Holiday greetings: every 5 minutes, today's occasions go out once it is
+    # GREETING_TIME; a failed send is retried by a later run, on the day only.
+    "greetings-due": {"task": "tasks.greetings.send_due", "schedule": 300.0},
     # Care reminders: uncontacted veterans on the 1st and 20th; condolence lists are
     # checked daily and go out once in the week before 春节 and 建军节.
     "care-monthly-reminder": {
@@ -36,6 +39,7 @@ def celery_init_app(app: Flask) -> Celery:
     # Importing the task modules registers their shared tasks.
     import tasks.bot
     import tasks.care
+    import tasks.greetings
     import tasks.publish  # noqa: F401
 
     return celery
