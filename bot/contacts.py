@@ -16,10 +16,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from borax.calendars.lunardate import LunarDate
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot import occasions as holidays
 from bot.crypto import FieldCipher
 from bot.exports import subtree_ids
 from bot.models import Contact, Staff, Station, Veteran
@@ -28,6 +28,8 @@ SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 KINDS = {"phone": "电话", "visit": "走访"}
 # Martyrs' families (烈属) are on every condolence list, whatever their means.
 MARTYR_CATEGORY = "烈属"
+# The days staff bring condolences to martyrs' families and veterans in hardship.
+CONDOLENCE_OCCASIONS = ("spring-festival", "army-day")
 # How many days ahead of an occasion its condolence list goes out.
 CONDOLENCE_LEAD_DAYS = 7
 
@@ -185,16 +187,15 @@ def due(session: Session, station: Station, day: date) -> list[Due]:
 
 
 def spring_festival(year: int) -> date:
-    """Lunar 1/1 of a year, from the lunar calendar (never a table)."""
-    # leap=0: the ordinary first month, never a leap month of the same number.
-    return LunarDate(year, 1, 1, 0).to_solar_date()
+    """Lunar 1/1 of a year, from the greetings calendar (borax, never a table)."""
+    return holidays.date_of("spring-festival", year)
 
 
 def occasions(year: int) -> list[Occasion]:
     """The year's condolence occasions: Spring Festival and Army Day, in date order."""
     return [
-        Occasion("spring-festival", "春节", spring_festival(year)),
-        Occasion("army-day", "建军节", date(year, 8, 1)),
+        Occasion(key, holidays.OCCASIONS[key].name, holidays.date_of(key, year))
+        for key in CONDOLENCE_OCCASIONS
     ]
 
 
