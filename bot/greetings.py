@@ -218,21 +218,21 @@ def _templates() -> Environment:
     return Environment(loader=loader, undefined=StrictUndefined, autoescape=False)
 
 
-def render(key: str, year: int, target: Target) -> str:
-    """The greeting text for one tag: the occasion's template with its county's phone."""
+def render_all(key: str, year: int, found: list[Target]) -> list[str]:
+    """The greeting text for each tag: the occasion's template with its county's phone."""
     also = [o.name for o in merged_into(key, year, active_keys(), set_dates())]
-    text = (
-        _templates()
-        .get_template(f"{key}.md")
-        .render(
+    template = _templates().get_template(f"{key}.md")
+    texts = []
+    for target in found:
+        text = template.render(
             occasion=OCCASIONS[key].name,
             year=year,
             county=target.county,
             phone=target.phone,
             also=also,
         )
-    )
-    return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
+        texts.append("\n".join(line.strip() for line in text.strip().splitlines() if line.strip()))
+    return texts
 
 
 def targets(tags: list[dict]) -> tuple[list[Target], list[str]]:

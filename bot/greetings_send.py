@@ -71,7 +71,7 @@ def backoff(attempts: int) -> timedelta:
 def prepare(key: str, day: date) -> tuple[list[tuple[greetings.Target, str]], list[str]]:
     """Each tag this occasion's greeting goes to, with its text; and notes on who is left out."""
     found, notes = greetings.targets(client().tags())
-    return [(t, greetings.render(key, day.year, t)) for t in found], notes
+    return list(zip(found, greetings.render_all(key, day.year, found), strict=True)), notes
 
 
 def send_occasion(
@@ -83,7 +83,7 @@ def send_occasion(
     """
     now = now or datetime.now(UTC)
     prepared, notes = prepare(key, day)
-    rows = [_ensure(key, day.year, target) for target, _ in prepared]
+    rows = _ensure(key, day.year, [target for target, _ in prepared])
     texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
     started = greetings.sent_this_year(day.year)
     if key not in started:
@@ -229,30 +229,44 @@ def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
     return True
 
 
-def _ensure(key: str, year: int, target: greetings.Target) -> Campaign:
-    """The campaign row, inserted (state pending) before anything is sent."""
+def _ensure(key: str, year: int, found: list[greetings.Target]) -> list[Campaign]:
+    """The campaign rows, one per tag, inserted (state pending) before anything is sent."""
     session = db.session()
-    query = select(Campaign).where(
-        Campaign.occasion == key, Campaign.year == year, Campaign.tag_id == target.tag_id
+    query = select(Campaign).where(Campaign.occasion == key, Campaign.year == year)
+    have = {r.tag_id: r for r in session.scalars(query)}
+    missing = [t for t in found if t.tag_id not in have]
+    for target in missing:
+        session.add(_row(key, year, target))
+    if missing:
+        try:
+            session.commit()
+        except IntegrityError:  # another run inserted some first: add the rest one by one
+            session.rollback()
+            for target in missing:
+                _insert_one(session, key, year, target)
+        have = {
+            r.tag_id: r for r in session.scalars(query.execution_options(populate_existing=True))
+        }
+    return [have[t.tag_id] for t in found]
+
+
+def _row(key: str, year: int, target: greetings.Target) -> Campaign:
+    return Campaign(
+        occasion=key,
+        year=year,
+        tag_id=target.tag_id,
+        tag_name=target.tag_name,
+        state="pending",
+        clientmsgid=greetings.clientmsgid(key, year, target.tag_id),
     )
-    row = session.scalar(query)
-    if row is not None:
-        return row
-    session.add(
-        Campaign(
-            occasion=key,
-            year=year,
-            tag_id=target.tag_id,
-            tag_name=target.tag_name,
-            state="pending",
-            clientmsgid=greetings.clientmsgid(key, year, target.tag_id),
-        )
-    )
+
+
+def _insert_one(session, key: str, year: int, target: greetings.Target) -> None:
+    session.add(_row(key, year, target))
     try:
         session.commit()
-    except IntegrityError:  # another run inserted it first
+    except IntegrityError:  # it is there: the unique constraint found the other run's row
         session.rollback()
-    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def _load(campaign_id: int) -> Campaign:
