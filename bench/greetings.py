@@ -70,7 +70,8 @@ def serve_emulator(port: int, latency_ms: int) -> None:
     """Child mode: serve the emulator on port until killed."""
     from werkzeug.serving import make_server
 
-    from bot.sandbox.emulator import PlatformState, create_emulator
+    from bot.sandbox.emulator import create_emulator
+    from bot.sandbox.platform import PlatformState
 
     state = PlatformState(appid=APP_ID, secret=APP_SECRET, latency_ms=latency_ms)
     make_server("127.0.0.1", port, create_emulator(state), threaded=True).serve_forever()

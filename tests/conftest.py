@@ -16,7 +16,8 @@ from sqlalchemy import text
 from bot import create_app
 from bot import db as database
 from bot.db import Base
-from bot.sandbox.emulator import PlatformState, create_emulator
+from bot.sandbox.emulator import create_emulator
+from bot.sandbox.platform import PlatformState
 from bot.sandbox.server import serve_in_thread
 from tests.driver import WeChatDriver
 

@@ -74,7 +74,8 @@ def _embedded_services(cfg: dict, stack: ExitStack) -> tuple[dict, list[str]]:
         embedded.append(f"Redis          {cfg['REDIS_URL']}")
     env["REDIS_URL"] = cfg["REDIS_URL"]
     if cfg["SANDBOX"]:
-        from bot.sandbox.emulator import PlatformState, create_emulator
+        from bot.sandbox.emulator import create_emulator
+        from bot.sandbox.platform import PlatformState
         from bot.sandbox.server import serve_in_thread
 
         _check_port_free("127.0.0.1", cfg["SANDBOX_PORT"], "SANDBOX_PORT")

@@ -1,0 +1,97 @@
+"""The emulated platform's state: tokens, tags, menus, drafts, mass sends, delivered messages."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+# WeChat's publishing limits (see docs/wechat-platform.md, "Publishing articles").
+DRAFT_LIMITS = {"title": (32, 45003), "author": (16, 45110), "digest": (128, 45004)}
+CONTENT_LIMIT = 20_000
+BODY_IMAGE_BYTES = 1024 * 1024
+MATERIAL_IMAGE_BYTES = 10 * 1024 * 1024
+MASS_PER_FOLLOWER_PER_MONTH = 4
+CLIENTMSGID_SECONDS = 24 * 3600
+
+
+@dataclass
+class PlatformState:
+    """What the emulated platform knows: tokens, tags, menu and delivered messages."""
+
+    appid: str
+    secret: str
+    tokens: set[str] = field(default_factory=set)
+    tags: dict[int, str] = field(default_factory=dict)
+    tagged: dict[int, set[str]] = field(default_factory=dict)
+    menu: dict | None = None
+    outbox: list[dict] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    token_fetches: int = 0
+    # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
+    faults: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Publishing: every upload, draft, publish job and mass send, in call order.
+    body_images: list[dict] = field(default_factory=list)
+    materials: list[dict] = field(default_factory=list)
+    drafts: list[dict] = field(default_factory=list)
+    publishes: list[dict] = field(default_factory=list)
+    mass_sends: list[dict] = field(default_factory=list)
+    # freepublish/get answers 1 (publishing) this many times per job, then the verdict:
+    # 0 success, 2 originality check failed, 3 failed, 4 review rejected, 5 deleted, 6 banned.
+    publish_pending_polls: int = 0
+    publish_verdict: int = 0
+    # follower openid -> "YYYY-MM" -> mass sends received that month.
+    mass_received: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Added to every API call, as a slow network would (the greetings bench uses 20 ms).
+    latency_ms: int = 0
+    # path -> how many of the next calls do their work but lose the answer (HTTP 502),
+    # as when a timeout hides a send that went through.
+    lost_answers: dict[str, int] = field(default_factory=dict)
+
+    def mass_finish(self, msg_id: int) -> dict:
+        """The fields WeChat's MASSSENDJOBFINISH event reports for one mass send."""
+        with self.lock:
+            item = next(m for m in self.mass_sends if m["msg_id"] == int(msg_id))
+            total = len(item["sent"]) + len(item["filtered"])
+            return {
+                "MsgID": str(item["msg_id"]),
+                "Status": "send success",
+                "TotalCount": str(total),
+                "FilterCount": str(len(item["sent"])),
+                "SentCount": str(len(item["sent"])),
+                "ErrorCount": "0",
+            }
+
+    def deliver(self, kind: str, touser: str, **payload) -> dict:
+        """Record a message as delivered to one follower."""
+        item = {"kind": kind, "touser": touser, "at": time.time(), "msgid": len(self.outbox) + 1}
+        item.update(payload)
+        self.outbox.append(item)
+        return item
+
+    def messages_to(self, openid: str) -> list[dict]:
+        """Everything delivered to one follower, oldest first."""
+        return [m for m in self.outbox if m["touser"] == openid]
+
+    def expire_tokens(self) -> None:
+        """Invalidate every issued token, as WeChat does after 7200 s or a reset."""
+        self.tokens.clear()
+
+    def inject(self, path: str, *codes: int) -> None:
+        """Make the next calls to path answer with these errcodes, in order."""
+        self.faults.setdefault(path, []).extend(codes)
+
+    def reset_publishing(self) -> None:
+        """Forget every upload, draft, publish job and mass send, and the verdict knobs."""
+        with self.lock:
+            for items in (self.body_images, self.materials, self.drafts, self.publishes):
+                items.clear()
+            self.mass_sends.clear()
+            self.mass_received.clear()
+            self.publish_pending_polls = 0
+            self.publish_verdict = 0
+
+    def draft(self, media_id: str) -> dict | None:
+        """The draft with this media_id, if one was added."""
+        return next((d for d in self.drafts if d["media_id"] == media_id), None)
