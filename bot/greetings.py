@@ -94,6 +94,13 @@ def column_mass(year: int) -> list[tuple[datetime, str]]:
     ]
 
 
+def greeting_sends(year: int) -> list[tuple[datetime, str]]:
+    """The active greetings of year as mass sends: (send time, occasion name)."""
+    days, _notes = calendar(year, active_keys(), set_dates())
+    at = greeting_time()
+    return [(datetime.combine(day, at, SHANGHAI), occasion.name) for day, occasion in days]
+
+
 def plan_lines(
     year: int,
     keys: tuple[str, ...],

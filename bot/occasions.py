@@ -77,12 +77,14 @@ SetDates = dict[tuple[str, int], date]
 
 
 def parse_keys(setting: str) -> tuple[str, ...]:
-    """GREETING_OCCASIONS: comma-separated keys in calendar order; empty or "all" means all."""
+    """GREETING_OCCASIONS: comma-separated keys; empty or "all" means all, "none" none."""
     if not isinstance(setting, str):  # already parsed (an app built from a loaded config)
         setting = ",".join(setting)
     wanted = [k.strip() for k in (setting or "").split(",") if k.strip()]
     if not wanted or wanted == ["all"]:
         return tuple(OCCASIONS)
+    if wanted == ["none"]:
+        return ()
     unknown = [k for k in wanted if k not in OCCASIONS]
     if unknown:
         raise ValueError(f"unknown occasion {', '.join(unknown)} (known: {', '.join(OCCASIONS)})")

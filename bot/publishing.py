@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from bot import db, store
+from bot import db, greetings, store
 from bot.editors import tell_editors
 from bot.models import Station
 from bot.publish_state import DbStateStore, states
@@ -26,7 +26,7 @@ from bot.wechat.article_port import ClientPort
 from bot.wechat.client import client
 from publisher import publish
 from publisher.ports import CHANNELS, FINAL, ChannelState, PublishError, StateConflict
-from publisher.story import Fault, Story, load_all
+from publisher.story import SHANGHAI, Fault, Story, load_all
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 600
@@ -188,6 +188,10 @@ def _refusal(story: Story, loaded: list[Story], saved) -> str | None:
         if other.wechat_mode == "mass" and (st is None or st.state != "failed"):
             plan.setdefault(other.slug, other.publish_at)
     plan.pop(story.slug, None)
+    # Holiday greetings spend the same monthly quota per follower.
+    if story.wechat_mode == "mass":
+        year = story.publish_at.astimezone(SHANGHAI).year
+        plan |= {f"问候·{name}": at for at, name in greetings.greeting_sends(year)}
     return publish.mass_refusal(story, plan, current_app.config["MASS_QUOTA_PER_MONTH"])
 
 

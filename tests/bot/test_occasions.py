@@ -89,6 +89,7 @@ def test_only_active_occasions_are_in_the_calendar():
 
 def test_settings_parsing():
     assert parse_keys("") == ALL == parse_keys("all")
+    assert parse_keys("none") == ()
     with pytest.raises(ValueError, match="labour-day"):
         parse_keys("army-day,labour-day")
     assert parse_set_dates("2026-11-20, 2027-11-21") == {

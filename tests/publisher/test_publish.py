@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from bot import db, publish_state, publishing
 from bot.models import PublishState
+from publisher.story import SHANGHAI
 from tests.publisher.story_maker import (
     EDITOR_TEMPLATE,
     EDITORS,
@@ -369,3 +370,23 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
     assert "群发额度不足" in refused.reason and "first" in refused.reason
     told = [m["data"]["keyword1"]["value"] for m in notices(platform)]
     assert told.count("第二篇") == 2 * len(EDITORS)
+
+
+def test_holiday_greetings_count_against_a_mass_storys_monthly_quota(
+    make_app, platform, content, veterans, tmp_path
+):
+    # August 2026 greets twice: 火把节 on 08-06 and 建军节 on 08-01.
+    quota_app = make_app(
+        **publishing_settings(
+            tmp_path, MASS_QUOTA_PER_MONTH="2", GREETING_OCCASIONS="army-day,torch-festival"
+        )
+    )
+    write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
+
+    with quota_app.app_context():
+        publishing.publish_due()
+        refused = publish_state.states(db.session())[("late-august", "wechat")]
+
+    assert platform.mass_sends == []
+    assert refused.state == "failed"
+    assert "群发额度不足" in refused.reason and "建军节" in refused.reason
