@@ -9,6 +9,7 @@ died) skips those already told instead of notifying them twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 import redis
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import directory
 from bot.dialogs.choices import short_name
-from bot.models import HelpRequest
+from bot.models import HelpRequest, Staff
 from bot.wechat.client import WeChatClient
 from bot.wechat.errors import Unsubscribed, WeChatError
 
@@ -54,26 +55,57 @@ def send_help_request(
     staff = directory.responsible_staff(session, request.station)
     if not staff:
         log.warning("no staff bound for station %s (request %s)", request.station_id, request_id)
-    data, sent, failed = template_data(request), 0, None
+    data = template_data(request)
+    return send_each_once(
+        client,
+        r,
+        template_id,
+        staff,
+        lambda _member: data,
+        marker_prefix=f"notify:help:{request_id}",
+        marker_seconds=SENT_MARKER_SECONDS,
+    )
+
+
+def send_each_once(
+    client: WeChatClient,
+    r: redis.Redis,
+    template_id: str,
+    staff: Iterable[Staff],
+    message_for: Callable[[Staff], dict | None],
+    *,
+    marker_prefix: str,
+    marker_seconds: int,
+) -> int:
+    """Send one template message to each staff member not yet marked; return how many now.
+
+    A Redis marker (marker_prefix:staff id) is set after each send, so a task
+    retried after a partial failure, or redelivered after its worker died, skips
+    those already told. A member who unfollowed is skipped; a transient error is
+    raised for the task to retry; a permanent one for one member does not keep
+    the others uninformed and is raised at the end. message_for may answer None:
+    nothing worth a notice for that member.
+    """
+    sent, failed = 0, None
     for member in staff:
-        marker = f"notify:help:{request_id}:{member.id}"
+        marker = f"{marker_prefix}:{member.id}"
         if r.exists(marker):
+            continue
+        data = message_for(member)
+        if data is None:
             continue
         try:
             client.send_template(member.openid, template_id, data)
         except Unsubscribed:
-            log.warning(
-                "staff %s has unfollowed; request %s not sent to them", member.id, request_id
-            )
+            log.warning("staff %s has unfollowed; %s not sent", member.id, marker_prefix)
             continue
         except WeChatError as exc:
             if exc.transient:
-                raise  # the task retries; those already told are marked
-            # A permanent failure for one member must not keep the others uninformed.
-            log.error("telling staff %s of request %s failed: %s", member.id, request_id, exc)
+                raise
+            log.error("%s to staff %s failed: %s", marker_prefix, member.id, exc)
             failed = failed or exc
             continue
-        r.set(marker, "1", ex=SENT_MARKER_SECONDS)
+        r.set(marker, "1", ex=marker_seconds)
         sent += 1
     if failed is not None:
         raise failed

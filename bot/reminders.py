@@ -18,11 +18,10 @@ from flask import get_template_attribute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import contacts
+from bot import contacts, notify
 from bot.dialogs.choices import short_name
 from bot.models import Staff, Station
 from bot.wechat.client import WeChatClient
-from bot.wechat.errors import Unsubscribed, WeChatError
 
 log = logging.getLogger(__name__)
 
@@ -142,37 +141,16 @@ def _send_each(
     message_for: Callable[[Staff], dict | None],
     marker_seconds: int,
 ) -> int:
-    """One template message per staff member not yet marked (marker_prefix:staff id).
-
-    Failures follow bot.notify: an unfollowed member is skipped, a transient
-    error is raised for the task to retry, a permanent one is raised after the
-    others have been told.
-    """
+    """One template message per staff member not yet marked, as bot.notify sends them."""
     if not template_id:
         log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
         return 0
-    sent, failed = 0, None
-    for member in _staff(session):
-        marker = f"{marker_prefix}:{member.id}"
-        if r.exists(marker):
-            continue
-        data = message_for(member)
-        if data is None:
-            continue  # nobody due in their area: nothing worth a notice
-        try:
-            client.send_template(member.openid, template_id, data)
-        except Unsubscribed:
-            log.warning("staff %s has unfollowed; care reminder not sent", member.id)
-            continue
-        except WeChatError as exc:
-            if exc.transient:
-                raise  # the task retries; those already told are marked
-            # A permanent failure for one member must not keep the others uninformed.
-            log.error("care reminder to staff %s failed: %s", member.id, exc)
-            failed = failed or exc
-            continue
-        r.set(marker, "1", ex=marker_seconds)
-        sent += 1
-    if failed is not None:
-        raise failed
-    return sent
+    return notify.send_each_once(
+        client,
+        r,
+        template_id,
+        _staff(session),
+        message_for,
+        marker_prefix=marker_prefix,
+        marker_seconds=marker_seconds,
+    )
