@@ -33,6 +33,9 @@ CATEGORIES = (
     "烈属",
     "现役军人家属",
 )
+# Optional ledger columns: care flags that decide who is visited first (是/否).
+FLAG_COLUMNS = {"困难": "hardship", "伤残": "disability"}
+YES, NO = {"是", "有", "1", "y", "yes", "true", "√"}, {"否", "无", "0", "n", "no", "false", ""}
 EARLIEST_YEAR = 1930
 YOUNGEST_ENLISTMENT_AGE = 16
 STATION_SUFFIX = "退役军人服务站"
@@ -48,6 +51,8 @@ class LedgerRow:
     file_no: str = ""
     seq: int | None = None
     opened_at: datetime | None = None
+    # hardship / disability as the ledger states them; absent columns leave the file as is.
+    flags: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,7 +69,7 @@ def import_file(session: Session, cipher: FieldCipher, path: str | Path) -> Ledg
     name = Path(path).name
     stations = StationNames(session)
     rows, problems = [], []
-    for row in read_rows(path, LEDGER_COLUMNS):
+    for row in read_rows(path, LEDGER_COLUMNS, optional=tuple(FLAG_COLUMNS)):
         parsed, reasons = parse_row(row, stations)
         problems += [RowProblem(name, row.line, r) for r in reasons]
         if parsed:
@@ -141,6 +146,17 @@ def parse_row(row: Row, stations: StationNames) -> tuple[LedgerRow | None, list[
     seq, reason = _given_seq(c["统一编号"], station)
     if reason:
         reasons.append(reason)
+    flags = {}
+    for column, attr in FLAG_COLUMNS.items():
+        if c.get(column) is None:
+            continue  # the ledger has no such column: keep what the file says
+        value = c[column].strip().lower()
+        if value in YES or value in NO:
+            flags[attr] = value in YES
+        else:
+            reasons.append(f"{column}：应填 是 或 否")
+    if category == "伤残军人":
+        flags["disability"] = True
     if reasons:
         return None, reasons
     fields = files.FileFields(
@@ -153,7 +169,7 @@ def parse_row(row: Row, stations: StationNames) -> tuple[LedgerRow | None, list[
         discharge_year=discharge,
         category=category,
     )
-    return LedgerRow(row.line, fields, c["统一编号"], seq, opened_at), []
+    return LedgerRow(row.line, fields, c["统一编号"], seq, opened_at, flags), []
 
 
 def _year(text: str, column: str) -> int | None:
@@ -224,6 +240,8 @@ def _save_all(session: Session, cipher: FieldCipher, rows: list[LedgerRow]) -> L
     # takes a number the ledger already gave someone.
     for r in sorted(rows, key=lambda r: (r.seq is None, r.line)):
         veteran, created = files.save(session, cipher, r.fields, source="ledger")
+        for attr, value in r.flags.items():
+            setattr(veteran, attr, value)
         if not created:
             counts.updated += 1  # an existing file keeps its number
             continue

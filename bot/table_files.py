@@ -51,10 +51,11 @@ class Row:
     cells: dict[str, str]
 
 
-def read_rows(path: str | Path, columns: Sequence[str]) -> list[Row]:
+def read_rows(path: str | Path, columns: Sequence[str], optional: Sequence[str] = ()) -> list[Row]:
     """Read a CSV (UTF-8, BOM or GB18030) or XLSX table whose header holds every column.
 
-    Blank lines and lines starting with # are skipped; extra columns are ignored.
+    Optional columns are read when the header has them (None otherwise). Blank
+    lines and lines starting with # are skipped; other columns are ignored.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -78,7 +79,8 @@ def read_rows(path: str | Path, columns: Sequence[str]) -> list[Row]:
             problems.append(RowProblem(path.name, number, "这一行的列数多于表头"))
             continue
         values = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
-        rows.append(Row(number, {c: values[c] for c in columns}))
+        cells_by_column = {c: values[c] for c in columns} | {c: values.get(c) for c in optional}
+        rows.append(Row(number, cells_by_column))
     if header is None:
         problems.append(RowProblem(path.name, 1, f"文件里没有表头（应有：{','.join(columns)}）"))
     if problems:

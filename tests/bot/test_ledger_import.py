@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from sqlalchemy import func, select
 
 from bot import directory, files
 from bot.crypto import cipher
+from bot.exports import LEDGER_COLUMNS
 from bot.identity import parse_id_number
 from bot.ledger_import import import_file
 from bot.models import Veteran
@@ -195,3 +198,45 @@ def test_every_bad_row_is_listed_and_nothing_is_written(stations, tmp_path):
     ]
     stations.rollback()
     assert files_held(stations) == []
+
+
+def write_with_flags(path, rows: list[dict]):
+    """A ledger CSV with the optional 困难 and 伤残 columns after the standard ones."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=[*LEDGER_COLUMNS, "困难", "伤残"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_care_flags_come_from_the_optional_columns_and_the_category(stations, tmp_path):
+    path = write_with_flags(
+        tmp_path / "flags.csv",
+        [
+            ledger_row(困难="是", 伤残="否"),
+            ledger_row(姓名="阿果", 性别="女", 身份证号=WOMAN, 类别="伤残军人", 困难="", 伤残=""),
+        ],
+    )
+    import_file(stations, cipher(), path)
+
+    flags = dict(stations.execute(select(Veteran.name, Veteran.hardship)).all())
+    wounded = dict(stations.execute(select(Veteran.name, Veteran.disability)).all())
+    assert flags == {"吉克阿木": True, "阿果": False}
+    assert wounded == {"吉克阿木": False, "阿果": True}
+
+
+def test_a_ledger_without_the_flag_columns_keeps_the_flags_a_file_has(stations, tmp_path):
+    import_file(stations, cipher(), write_with_flags(tmp_path / "a.csv", [ledger_row(困难="是")]))
+    import_file(stations, cipher(), write_ledger(tmp_path / "b.csv", [ledger_row()]))
+
+    assert stations.scalar(select(Veteran.hardship)) is True
+
+
+def test_a_flag_that_is_not_yes_or_no_names_the_line_and_column(stations, tmp_path):
+    path = write_with_flags(tmp_path / "bad.csv", [ledger_row(困难="可能")])
+
+    with pytest.raises(ImportFailed) as failed:
+        import_file(stations, cipher(), path)
+
+    assert "bad.csv:2" in str(failed.value) and "困难" in str(failed.value)
+    assert stations.scalar(select(func.count()).select_from(Veteran)) == 0
