@@ -28,10 +28,11 @@ format: install  ## rewrite files the way ruff wants them
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install  ## both benchmarks (webhook vs WeRoBot, site vs Pelican); they print ratios
+bench: install  ## the benchmarks (webhook vs WeRoBot, site vs Pelican, greetings vs a serial loop)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/site.py
+	$(BIN)/python bench/greetings.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
