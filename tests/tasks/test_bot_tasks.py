@@ -86,26 +86,26 @@ def test_transient_failure_raises_for_a_retry_and_the_retry_delivers(
 
 
 def test_an_unfollowed_member_does_not_stop_the_others(bot_tasks, platform, request_with_staff):
-    request, (gone, present) = request_with_staff
-    platform.inject(TEMPLATE_SEND, 43004)
+    request, staff = request_with_staff
+    platform.inject(TEMPLATE_SEND, 43004)  # whichever send comes first meets an unfollower
 
     assert bot_tasks.notify_staff(request.id) == 1
 
-    assert templates_to(platform, gone.openid) == []
-    assert len(templates_to(platform, present.openid)) == 1
+    assert sorted(len(templates_to(platform, m.openid)) for m in staff) == [0, 1]
 
 
 def test_a_permanent_failure_is_raised_after_telling_the_others(
     bot_tasks, platform, request_with_staff
 ):
-    request, (_failing, present) = request_with_staff
+    request, staff = request_with_staff
     platform.inject(TEMPLATE_SEND, 40003)  # invalid openid: retrying cannot help
 
     with pytest.raises(WeChatError) as raised:
         bot_tasks.notify_staff(request.id)
 
+    # Sends run in parallel, so which member hits the fault varies; the other is told.
     assert not raised.value.transient
-    assert len(templates_to(platform, present.openid)) == 1
+    assert sorted(len(templates_to(platform, m.openid)) for m in staff) == [0, 1]
 
 
 def test_notify_staff_of_a_station_without_staff_sends_nothing(bot_tasks, platform, session):
