@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from bot.models import PublishState
 from publisher.story import SHANGHAI
 
 EDITORS = ("o-editor-1", "o-editor-2")
@@ -73,3 +74,19 @@ def write_story(
         encoding="utf-8",
     )
     return folder
+
+
+def channel_state(session, slug: str, channel: str = "wechat") -> PublishState:
+    """A story's saved state on one channel, read afresh."""
+    session.expire_all()
+    return session.query(PublishState).filter_by(slug=slug, channel=channel).one()
+
+
+def editor_notices(platform) -> list[dict]:
+    """Every editor notice the platform delivered, oldest first."""
+    return [
+        m
+        for openid in EDITORS
+        for m in platform.messages_to(openid)
+        if m["kind"] == "template" and m["template_id"] == EDITOR_TEMPLATE
+    ]

@@ -13,10 +13,11 @@ from bot import db, publish_state, publishing
 from bot.models import PublishState
 from publisher.story import SHANGHAI
 from tests.publisher.story_maker import (
-    EDITOR_TEMPLATE,
     EDITORS,
     ago,
     ahead,
+    channel_state,
+    editor_notices,
     publishing_settings,
     write_story,
 )
@@ -37,22 +38,14 @@ def content(app, platform, tmp_path):
 
 
 def wechat_state(session, slug) -> PublishState:
-    session.expire_all()
-    return session.query(PublishState).filter_by(slug=slug, channel="wechat").one()
+    return channel_state(session, slug)
 
 
 def site_state(session, slug) -> PublishState:
-    session.expire_all()
-    return session.query(PublishState).filter_by(slug=slug, channel="site").one()
+    return channel_state(session, slug, "site")
 
 
-def notices(platform) -> list[dict]:
-    return [
-        m
-        for openid in EDITORS
-        for m in platform.messages_to(openid)
-        if m["kind"] == "template" and m["template_id"] == EDITOR_TEMPLATE
-    ]
+notices = editor_notices
 
 
 def rewind(session, slug, **values) -> None:

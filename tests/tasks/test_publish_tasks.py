@@ -8,14 +8,14 @@ import pytest
 from celery.exceptions import Retry
 from celery.schedules import crontab
 
-from bot.models import PublishState
 from publisher.ports import PublishError
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests.publisher.story_maker import (
-    EDITOR_TEMPLATE,
     EDITORS,
     ago,
     ahead,
+    channel_state,
+    editor_notices,
     publishing_settings,
     write_story,
 )
@@ -45,18 +45,8 @@ def content(tmp_path):
     return tmp_path / "content"
 
 
-def wechat_state(session, slug) -> PublishState:
-    session.expire_all()
-    return session.query(PublishState).filter_by(slug=slug, channel="wechat").one()
-
-
 def reminders(platform) -> list[dict]:
-    return [
-        m
-        for openid in EDITORS
-        for m in platform.messages_to(openid)
-        if m.get("template_id") == EDITOR_TEMPLATE and m["data"]["keyword2"]["value"] == "排期"
-    ]
+    return [m for m in editor_notices(platform) if m["data"]["keyword2"]["value"] == "排期"]
 
 
 def test_beat_runs_publish_due_every_minute_and_the_reminder_on_monday_morning():
@@ -76,7 +66,7 @@ def test_publish_due_publishes_a_due_story_and_counts_its_channels(
     assert publish_tasks.publish_due() == 0
 
     assert len(platform.drafts) == len(platform.publishes) == 1
-    assert wechat_state(session, "jiudu").state == "published"
+    assert channel_state(session, "jiudu").state == "published"
 
 
 def test_publish_story_retries_a_transient_failure_then_finishes_with_one_draft(
@@ -103,7 +93,7 @@ def test_poll_wechat_looks_again_while_wechat_is_publishing(
     with pytest.raises(Retry):
         publish_tasks.poll_wechat("jiudu")
     assert publish_tasks.poll_wechat("jiudu") == "published"
-    assert wechat_state(session, "jiudu").article_url.startswith("https://mp.weixin.qq.com/s/")
+    assert channel_state(session, "jiudu").article_url.startswith("https://mp.weixin.qq.com/s/")
 
 
 def test_weekly_reminder_tells_editors_once_when_the_week_is_empty(
