@@ -45,9 +45,6 @@ def site_state(session, slug) -> PublishState:
     return channel_state(session, slug, "site")
 
 
-notices = editor_notices
-
-
 def rewind(session, slug, **values) -> None:
     """Put a channel back where a killed worker would have left it."""
     session.execute(
@@ -80,7 +77,7 @@ def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, 
     site = site_state(session, "jiudu")
     assert site.state == "published", site.reason
     assert site.article_url == f"{SITE_URL}/jiudu/"
-    assert notices(platform) == []
+    assert editor_notices(platform) == []
 
 
 def test_publish_due_twice_drafts_uploads_and_submits_nothing_twice(session, platform, content):
@@ -201,7 +198,7 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, p
     assert st.state == "failed"
     assert "45009" in st.reason and "上限" in st.reason
     assert platform.drafts == []
-    told = notices(platform)
+    told = editor_notices(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
     assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
     assert "45009" in told[0]["data"]["keyword3"]["value"]
@@ -232,7 +229,7 @@ def test_a_rejected_article_fails_with_the_reason_and_a_retry_drafts_anew(
     st = wechat_state(session, "jiudu")
     assert st.state == "failed"
     assert "审核未通过" in st.reason
-    assert len(notices(platform)) == len(EDITORS)
+    assert len(editor_notices(platform)) == len(EDITORS)
     platform.publish_verdict = 0
     publishing.publish_story("jiudu", "wechat", again=True)
     assert len(platform.drafts) == len(platform.publishes) == 2
@@ -265,7 +262,7 @@ def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform
         assert st.state == "failed"
         assert st.reason.startswith("内容检查未通过")
         assert "cover" in st.reason
-    assert len(notices(platform)) == 2 * len(EDITORS)  # one per channel, once
+    assert len(editor_notices(platform)) == 2 * len(EDITORS)  # one per channel, once
 
 
 def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, platform, content):
@@ -276,7 +273,7 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
     publishing.publish_due()
     publishing.publish_due()
 
-    told = notices(platform)
+    told = editor_notices(platform)
     assert len(told) == len(EDITORS)
     assert "typo" in told[0]["data"]["keyword1"]["value"]
     assert "front matter" in told[0]["data"]["keyword3"]["value"]
@@ -361,7 +358,7 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
     refused = saved[("second", "wechat")]
     assert refused.state == "failed"
     assert "群发额度不足" in refused.reason and "first" in refused.reason
-    told = [m["data"]["keyword1"]["value"] for m in notices(platform)]
+    told = [m["data"]["keyword1"]["value"] for m in editor_notices(platform)]
     assert told.count("第二篇") == 2 * len(EDITORS)
 
 
