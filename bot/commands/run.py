@@ -43,7 +43,7 @@ def run(host: str) -> None:
     _check_port_free(host, cfg["PORT"], "PORT")
     # Signals stay caught while the stack unwinds, so a second Ctrl-C can hurry it.
     with runner.StopSignals() as signals, ExitStack() as stack:
-        env, embedded = _embedded_services(cfg, stack)
+        env, embedded = _embedded_services(cfg, stack, host)
         if signals.stop:
             return
         _migrate(cfg)
@@ -61,7 +61,7 @@ def run(host: str) -> None:
     sys.exit(1)
 
 
-def _embedded_services(cfg: dict, stack: ExitStack) -> tuple[dict, list[str]]:
+def _embedded_services(cfg: dict, stack: ExitStack, host: str) -> tuple[dict, list[str]]:
     """Start the private Redis and the emulator when needed; return the children's env."""
     env = dict(os.environ)
     env["INSTANCE_DIR"] = cfg["INSTANCE_DIR"]
@@ -74,14 +74,19 @@ def _embedded_services(cfg: dict, stack: ExitStack) -> tuple[dict, list[str]]:
         embedded.append(f"Redis          {cfg['REDIS_URL']}")
     env["REDIS_URL"] = cfg["REDIS_URL"]
     if cfg["SANDBOX"]:
+        from bot.sandbox.chat import ACCOUNT
         from bot.sandbox.emulator import create_emulator
-        from bot.sandbox.platform import PlatformState
+        from bot.sandbox.platform import PlatformState, Webhook
         from bot.sandbox.server import serve_in_thread
 
         _check_port_free("127.0.0.1", cfg["SANDBOX_PORT"], "SANDBOX_PORT")
         # The emulator's request log would repeat the chat page's poll every 3 s.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        state = PlatformState(appid=cfg["WECHAT_APP_ID"], secret=cfg["WECHAT_APP_SECRET"])
+        # The emulator reports finished mass sends and publish jobs to our webhook.
+        hook = Webhook(f"{_local_url(host, cfg)}/wechat", cfg["WECHAT_TOKEN"], ACCOUNT)
+        state = PlatformState(
+            appid=cfg["WECHAT_APP_ID"], secret=cfg["WECHAT_APP_SECRET"], webhook=hook
+        )
         server = serve_in_thread(create_emulator(state), port=cfg["SANDBOX_PORT"])
         stack.callback(server.shutdown)
         cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"

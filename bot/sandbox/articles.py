@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 
+import xmltodict
 from flask import Flask, jsonify, request
 
 from bot.sandbox.platform import (
@@ -18,9 +20,58 @@ from bot.sandbox.platform import (
     PlatformState,
 )
 
+# WeChat sends the job events "from" the account's administrator; any openid will do here.
+EVENT_SENDER = "o-sandbox-admin"
 
-def register(app: Flask, state: PlatformState, error) -> None:
-    """Add the publishing endpoints to the emulator app."""
+
+def _event(state: PlatformState, name: str, fields: dict) -> str:
+    """The plaintext XML of one platform event, addressed to the account."""
+    body = {
+        "ToUserName": state.webhook.account if state.webhook else "",
+        "FromUserName": EVENT_SENDER,
+        "CreateTime": str(int(time.time())),
+        "MsgType": "event",
+        "Event": name,
+        **fields,
+    }
+    return xmltodict.unparse({"xml": body}, full_document=False)
+
+
+def article_url(job: dict) -> str:
+    return f"https://mp.weixin.qq.com/s/{job['article_id']}"
+
+
+def mass_send_job_finish(state: PlatformState, msg_id: int) -> str:
+    """MASSSENDJOBFINISH for one mass send, with the counts the emulator recorded."""
+    return _event(state, "MASSSENDJOBFINISH", state.mass_finish(msg_id))
+
+
+def publish_job_finish(state: PlatformState, publish_id: str) -> str:
+    """PUBLISHJOBFINISH for one publish job, with the verdict freepublish/get will give."""
+    with state.lock:
+        job = next(p for p in state.publishes if p["publish_id"] == publish_id)
+        status = state.publish_verdict
+    info = {"publish_id": job["publish_id"], "publish_status": str(status)}
+    if status == 0:
+        info["article_id"] = job["article_id"]
+        info["article_detail"] = {
+            "count": "1",
+            "item": {"idx": "1", "article_url": article_url(job)},
+        }
+        info["fail_idx"] = ""
+    else:
+        info["fail_idx"] = "1"
+    return _event(state, "PUBLISHJOBFINISH", {"PublishEventInfo": info})
+
+
+def register(
+    app: Flask, state: PlatformState, error, notify: Callable[[Callable[[], str]], None]
+) -> None:
+    """Add the publishing endpoints to the emulator app.
+
+    notify(build) posts the event build() makes to the webhook, later and in the
+    background, as WeChat reports finished jobs.
+    """
 
     def upload(limit: int) -> tuple[dict | None, object]:
         """The uploaded image (multipart field `media`), or an error answer."""
@@ -103,7 +154,8 @@ def register(app: Flask, state: PlatformState, error) -> None:
             # One publish job per draft: submitting the same draft again answers
             # with the job it already has, so a resubmission never publishes twice.
             job = next((p for p in state.publishes if p["media_id"] == media_id), None)
-            if job is None:
+            new = job is None
+            if new:
                 if draft["used"]:
                     return error(40007, "invalid media_id")
                 draft["used"] = True
@@ -115,6 +167,9 @@ def register(app: Flask, state: PlatformState, error) -> None:
                     "article_id": "art-" + secrets.token_hex(8),
                 }
                 state.publishes.append(job)
+        if new:
+            publish_id = job["publish_id"]
+            notify(lambda: publish_job_finish(state, publish_id))
         return jsonify(
             errcode=0, errmsg="ok", publish_id=job["publish_id"], msg_data_id=job["msg_data_id"]
         )
@@ -132,7 +187,7 @@ def register(app: Flask, state: PlatformState, error) -> None:
         body = {"publish_id": publish_id, "publish_status": status}
         if status == 0:
             body["article_id"] = job["article_id"]
-            url = f"https://mp.weixin.qq.com/s/{job['article_id']}"
+            url = article_url(job)
             body["article_detail"] = {"count": 1, "item": [{"idx": 1, "article_url": url}]}
             body["fail_idx"] = []
         elif status != 1:
@@ -200,6 +255,8 @@ def register(app: Flask, state: PlatformState, error) -> None:
             if text:  # the sandbox chat page shows what each follower received
                 for openid in sent:
                     state.deliver("mass", openid, content=text)
+        msg_id = item["msg_id"]
+        notify(lambda: mass_send_job_finish(state, msg_id))
         return jsonify(
             errcode=0,
             errmsg="send job submission success",

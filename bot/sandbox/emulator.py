@@ -7,13 +7,62 @@ the tests can see what a follower would receive.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import threading
 import time
+from collections.abc import Callable
 
+import requests
 from flask import Flask, jsonify, request
 
 from bot.sandbox import articles
 from bot.sandbox.platform import PlatformState
+from bot.wechat.transport import sign
+
+log = logging.getLogger(__name__)
+EVENT_TIMEOUT = (2, 10)  # connect, read: our webhook answers within WeChat's 5 s
+
+
+def post_event(state: PlatformState, build: Callable[[], str]) -> None:
+    """Post the event XML build() makes to the webhook, signed as WeChat signs.
+
+    Plaintext XML, as WeChat posts in plaintext and compatible modes. Any error
+    is logged and dropped: WeChat does not retry these events, and the emulator
+    must keep serving.
+    """
+    hook = state.webhook
+    if hook is None:
+        return
+    try:
+        xml = build()
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+        args = {
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "signature": sign(hook.token, timestamp, nonce),
+            "openid": articles.EVENT_SENDER,
+        }
+        answer = requests.post(
+            hook.url,
+            params=args,
+            data=xml.encode(),
+            headers={"Content-Type": "text/xml"},
+            timeout=EVENT_TIMEOUT,
+        )
+        if answer.status_code != 200:
+            log.warning("webhook %s answered %s to an event", hook.url, answer.status_code)
+    except Exception:  # the emulator must never fall over because the webhook did
+        log.warning("could not post an event to the webhook %s", hook.url, exc_info=True)
+
+
+def notify(state: PlatformState, build: Callable[[], str]) -> None:
+    """After state.event_delay, post build()'s event from a background thread."""
+    if state.webhook is None:
+        return
+    timer = threading.Timer(state.event_delay, post_event, args=(state, build))
+    timer.daemon = True
+    timer.start()
 
 
 def create_emulator(state: PlatformState) -> Flask:
@@ -120,7 +169,7 @@ def create_emulator(state: PlatformState) -> Flask:
             state.menu = body
         return error(0, "ok")
 
-    articles.register(app, state, error)
+    articles.register(app, state, error, lambda build: notify(state, build))
 
     @app.route("/_sandbox/messages/<openid>")
     def sandbox_messages(openid):

@@ -13,6 +13,17 @@ BODY_IMAGE_BYTES = 1024 * 1024
 MATERIAL_IMAGE_BYTES = 10 * 1024 * 1024
 MASS_PER_FOLLOWER_PER_MONTH = 4
 CLIENTMSGID_SECONDS = 24 * 3600
+# WeChat reports a finished mass send or publish job a moment after answering the call.
+EVENT_DELAY_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where the emulator posts the events WeChat sends on its own: our /wechat."""
+
+    url: str
+    token: str
+    account: str  # the official account's original id (gh_…), the events' ToUserName
 
 
 @dataclass
@@ -48,6 +59,10 @@ class PlatformState:
     # path -> how many of the next calls do their work but lose the answer (HTTP 502),
     # as when a timeout hides a send that went through.
     lost_answers: dict[str, int] = field(default_factory=dict)
+    # When set, MASSSENDJOBFINISH and PUBLISHJOBFINISH are posted there, as WeChat
+    # does, event_delay seconds after a successful sendall or freepublish/submit.
+    webhook: Webhook | None = None
+    event_delay: float = EVENT_DELAY_SECONDS
 
     def mass_finish(self, msg_id: int) -> dict:
         """The fields WeChat's MASSSENDJOBFINISH event reports for one mass send."""
