@@ -23,9 +23,13 @@ def message_key(message: BaseMessage) -> str:
     """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
     if message._data.get("MsgType") == "event":  # also events wechatpy does not know
         raw = message._data
-        # MsgID: several MASSSENDJOBFINISH events (one per county tag) share the rest.
+        # Job events share sender, time and event when several jobs finish in the
+        # same second: MsgID tells MASSSENDJOBFINISH apart (one per county tag),
+        # publish_id tells PUBLISHJOBFINISH apart.
+        info = raw.get("PublishEventInfo")
+        publish_id = info.get("publish_id") if isinstance(info, dict) else None
         parts = (message.source, raw.get("CreateTime"), raw.get("Event"), raw.get("EventKey"))
-        parts += (raw.get("MsgID"),)
+        parts += (raw.get("MsgID"), publish_id)
         return "dedup:e:" + "|".join(str(p or "") for p in parts)
     return f"dedup:m:{message.id}"
 

@@ -108,3 +108,13 @@ def test_an_event_for_an_unknown_job_is_answered_and_changes_nothing(
     assert response.get_data(as_text=True) == "success"
     assert state(session).hint is None
     assert queued_tasks(app) == []
+
+
+def test_two_jobs_finishing_in_the_same_second_are_both_heard(app, wechat, session, submitted):
+    sent_at = int(time.time())
+    other_job = {**submitted, "publish_id": "999999", "article_id": "other"}
+
+    wechat.post(publish_event(other_job, create_time=sent_at))
+    wechat.post(publish_event(submitted, create_time=sent_at))
+
+    assert "publish_status=0" in (state(session).hint or "")
