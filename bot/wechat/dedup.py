@@ -34,11 +34,22 @@ def message_key(message: BaseMessage) -> str:
     return f"dedup:m:{message.id}"
 
 
-def once(r: redis.Redis, key: str, produce: Callable[[], str]) -> str:
-    """Run produce() once per key and return its result to every caller of that key."""
-    if r.set(key, PENDING, nx=True, ex=CLAIM_SECONDS):
+def once(
+    r: redis.Redis, key: str, produce: Callable[[str | None], str], prefetch: str | None = None
+) -> str:
+    """Run produce() once per key and return its result to every caller of that key.
+
+    prefetch names a Redis key read in the same round trip as the claim (the
+    follower's dialog state); produce receives its value, which saves the
+    webhook a round trip on every message.
+    """
+    pipe = r.pipeline(transaction=False)
+    pipe.set(key, PENDING, nx=True, ex=CLAIM_SECONDS)
+    pipe.get(prefetch or key)
+    claimed, prefetched = pipe.execute()
+    if claimed:
         try:
-            result = produce()
+            result = produce(prefetched if prefetch else None)
         except BaseException:
             # Let WeChat's next retry try again rather than wait on a dead claim.
             r.delete(key)
@@ -49,7 +60,7 @@ def once(r: redis.Redis, key: str, produce: Callable[[], str]) -> str:
     while time.monotonic() < deadline:
         value = r.get(key)
         if value is None:  # the first attempt failed and released its claim
-            return once(r, key, produce)
+            return once(r, key, produce, prefetch)
         if value != PENDING:
             return value
         time.sleep(0.02)

@@ -10,7 +10,7 @@ from wechatpy.replies import TextReply
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import db, store
-from bot.dialogs import router
+from bot.dialogs import router, state
 from bot.dialogs.reply import Reply
 from bot.wechat import dedup, transport
 
@@ -50,7 +50,12 @@ def receive():
         return _refuse(exc)
 
     try:
-        xml = dedup.once(store.client(), dedup.message_key(message), lambda: _answer(message))
+        xml = dedup.once(
+            store.client(),
+            dedup.message_key(message),
+            lambda dialog: _answer(message, dialog),
+            prefetch=state.key(message.source),
+        )
     except Exception as exc:
         # The webhook's one catch-all: a database or Redis outage must never
         # reach WeChat as a 500, which the veteran would see as a dead account.
@@ -66,7 +71,8 @@ def receive():
     )
 
 
-def _answer(message) -> str:
+def _answer(message, dialog: str | None) -> str:
+    state.remember(message.source, dialog)
     reply: Reply = router.handle(message)
     if reply.text is None:
         return "success"
