@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -21,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.security import safe_join
 
 from publisher.check import CONTENT_LIMIT, check_story
+from publisher.site import render_story_page
 from publisher.story import Fault, Story, articles_dir, load_all, load_story
 from publisher.wechat_html import render_wechat
 
@@ -53,16 +53,6 @@ def wechat_page(story: Story, image_url: Callable[[Path], str], site_href: str) 
 
 def site_page(story: Story, site_url: str, assets_dir: Path) -> str:
     """The site's page for the story, its images written to assets_dir."""
-    try:
-        from publisher.site import render_story_page
-    except ImportError:  # the site renderer is optional for previews
-        from publisher.markdown import to_html
-
-        cover = quote(story.cover.name)
-        shutil.copy2(story.cover, assets_dir / story.cover.name)
-        return render_template(
-            "preview/plain.html", story=story, cover=cover, body=Markup(to_html(story.body))
-        )
     return render_story_page(story, site_url, stations=_stations(), assets_dir=assets_dir)
 
 

@@ -25,6 +25,7 @@ from bot.publish_state import DbStateStore, states
 from bot.wechat.article_port import ClientPort
 from bot.wechat.client import client
 from publisher import publish
+from publisher.check import check_story
 from publisher.ports import CHANNELS, FINAL, ChannelState, PublishError, StateConflict
 from publisher.story import SHANGHAI, Fault, Story, load_all
 
@@ -170,14 +171,9 @@ def _advance(story, loaded, channel, st_store, now) -> ChannelState:
 
 def _refusal(story: Story, loaded: list[Story], saved) -> str | None:
     """Why the story must not go out: it fails the content check, or the mass quota."""
-    try:
-        from publisher.check import check_story
-    except ImportError:  # the checker is being written; loading already checked the schema
-        check_story = None
-    if check_story is not None:
-        faults = check_story(story)
-        if faults:
-            return "内容检查未通过：" + "；".join(str(f) for f in faults)
+    faults = check_story(story)
+    if faults:
+        return "内容检查未通过：" + "；".join(str(f) for f in faults)
     plan = {
         st.slug: st.publish_at
         for (slug, channel), st in saved.items()

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from publisher import site
+from publisher import images, site
 from publisher.ports import FINAL, ChannelState, PublishError, StateStore, WeChatPort
 from publisher.story import SHANGHAI, Story
 
@@ -276,11 +276,7 @@ def upload(port: WeChatPort, store: StateStore, path: Path, kind: str) -> str:
 
 
 def _prepared(path: Path, kind: str) -> tuple[bytes, str]:
-    """The image's bytes brought under WeChat's limits (publisher.images), or as they are."""
-    try:
-        from publisher import images
-    except ImportError:  # the image helpers are not written yet: send the file unchanged
-        return path.read_bytes(), path.name
+    """The image's bytes brought under WeChat's limits (publisher.images)."""
     return images.for_cover(path) if kind == "cover" else images.for_body(path)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot import db, runner, store
+from bot import db, runner, station_import, store
 from bot.config import ConfigError, load_config, read_environment
 
 SAMPLE_STATIONS = Path("stations") / "butuo-sample.csv"
@@ -124,12 +124,7 @@ def _load_sample_stations(cfg: dict) -> str:
                 return f"stations: {count} in the directory"
             if not path.is_file():
                 return f"stations: none yet, and no sample at {path}"
-            try:
-                # Written alongside this command; imported late so `run` works without it.
-                from bot.station_import import load_csv
-            except ImportError:
-                return "stations: none yet; bot.station_import is missing, sample not loaded"
-            load_csv(session, path)
+            station_import.load_csv(session, path)
             session.commit()
             count = session.scalar(select(func.count()).select_from(Station))
             return f"stations: loaded {count} sample stations from {path}"
