@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import create_app, db, files
-from bot.identity import check_char, parse_id_number
+from bot import create_app, db
 from bot.models import Station
+from bot.records import files
+from bot.records.identity import check_char, parse_id_number
 
 # A county → township → village line, with everything 联系服务站 shows.
 STATIONS = (

@@ -7,9 +7,9 @@ Three parts, in one run:
 
 1. serial: a plain loop, one call after another: 17 mass texts (one per county
    tag) and one template message per staff member, with no records;
-2. parallel: the real campaign (bot.greetings_send.send_occasion: Campaign rows,
+2. parallel: the real campaign (bot.care.greetings_send.send_occasion: Campaign rows,
    locks, version checks, one thread per county tag) and the reminders through
-   the shipped send loop, bot.notify.send_each_once (send_reminders below);
+   the shipped send loop, bot.requests.notices.send_each_once (send_reminders below);
    printed with the ratio serial/parallel;
 3. killed: a second occasion's campaign in a subprocess, SIGKILLed once a few
    sends reached the platform, then rerun here until every tag is settled. The
@@ -83,16 +83,17 @@ def make_app(env: dict):
 
 
 def send_reminders(app, openids: list[str], template_id: str) -> int:
-    """Remind each staff member through the shipped send loop (bot.notify.send_each_once)."""
+    """Remind each staff member through the shipped send loop (send_each_once)."""
     from types import SimpleNamespace
 
-    from bot import notify, store
+    from bot import store
+    from bot.wechat import notices
     from bot.wechat.client import client
 
     staff = [SimpleNamespace(id=n, openid=openid) for n, openid in enumerate(openids)]
     data = {"thing1": {"value": "本月尚未联系的退役军人"}, "number2": {"value": "3"}}
     with app.app_context():
-        return notify.send_each_once(
+        return notices.send_each_once(
             client(),
             store.client(),
             template_id,
@@ -156,7 +157,7 @@ def serial(app, staff: list[str]) -> tuple[float, float]:
 
 def campaign(app, key: str, day: date):
     """The real campaign: records, locks, one thread per county tag."""
-    from bot import greetings_send
+    from bot.care import greetings_send
 
     with app.app_context():
         return greetings_send.send_occasion(key, day)[0]
@@ -179,7 +180,7 @@ def states(app, year: int, key: str) -> Counter:
 
 def child_campaign(env: dict) -> None:
     """Child mode: run the KILLED campaign two tags at a time, so a kill lands mid-way."""
-    from bot import greetings_send
+    from bot.care import greetings_send
 
     greetings_send.SEND_THREADS = 2
     campaign(make_app(env), *KILLED)

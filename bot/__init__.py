@@ -28,12 +28,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     queue.init_app(app)
     app.extensions["cipher"] = crypto.FieldCipher(app.config["DATA_KEY"])
 
-    from bot import column, health, preview
+    from bot import health
+    from bot.column import preview, site_view
     from bot.wechat import views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(column.bp)
+    app.register_blueprint(site_view.bp)
     preview.init_app(app)  # /preview/, in SANDBOX mode only
     if app.config["SANDBOX"]:
         from bot.sandbox import chat

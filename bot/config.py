@@ -133,7 +133,7 @@ def _validate(cfg: dict) -> None:
 
 
 def _validate_greetings(cfg: dict) -> None:
-    from bot.occasions import parse_keys, parse_set_dates
+    from bot.care.occasions import parse_keys, parse_set_dates
 
     try:
         cfg["GREETING_OCCASIONS"] = parse_keys(cfg["GREETING_OCCASIONS"])

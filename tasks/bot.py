@@ -5,7 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from bot import db, notify, store, tagging
+from bot import db, store
+from bot.records import tagging
+from bot.requests import notices
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 
@@ -33,7 +35,7 @@ def notify_staff(self, request_id: int) -> int:
     template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
     return retrying_transient(
         self,
-        lambda: notify.send_help_request(
+        lambda: notices.send_help_request(
             db.session(), client(), store.client(), template_id, request_id
         ),
     )

@@ -1,4 +1,4 @@
-"""Task bodies for care reminders: thin wrappers over bot.reminders, by date only.
+"""Task bodies for care reminders: thin wrappers over bot.care.reminders, by date only.
 
 Beat calls them with no arguments; the day is fixed on the first run and
 passed to every retry, so a retry after midnight still belongs to (and is
@@ -12,14 +12,15 @@ from datetime import date
 from celery import shared_task
 from flask import current_app
 
-from bot import contacts, db, reminders, store
+from bot import clock, db, store
+from bot.care import reminders
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 from tasks.bot import MAX_RETRIES, backoff
 
 
 def _run(task, send, day: str | None) -> int:
-    day = day or contacts.today().isoformat()
+    day = day or clock.today().isoformat()
     template_id = current_app.config["WECHAT_TEMPLATE_CARE_REMINDER"]
     try:
         return send(db.session(), client(), store.client(), template_id, date.fromisoformat(day))

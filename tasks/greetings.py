@@ -1,4 +1,4 @@
-"""Task bodies for holiday greetings: thin wrappers over bot.greetings_send."""
+"""Task bodies for holiday greetings: thin wrappers over bot.care.greetings_send."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 from celery import shared_task
 
-from bot import greetings_send
+from bot.care import greetings_send
 
 MAX_RETRIES = 6
 

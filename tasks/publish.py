@@ -1,10 +1,10 @@
-"""Task bodies for the 风采录 column: thin wrappers over bot.publishing, by slug only."""
+"""Task bodies for the 风采录 column: thin wrappers over bot.column.publishing, by slug only."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from bot import editors, publishing
+from bot.column import editors, publishing
 from publisher.ports import PublishError
 
 MAX_RETRIES = 8

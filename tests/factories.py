@@ -16,9 +16,9 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from bot import db
 from bot.crypto import cipher
-from bot.files import format_file_no
-from bot.identity import check_char, parse_id_number
 from bot.models import HelpRequest, Staff, Station, Veteran
+from bot.records.files import format_file_no
+from bot.records.identity import check_char, parse_id_number
 
 
 def id_number(born: date = date(1985, 3, 12), seq: int = 123, region: str = "513429") -> str:

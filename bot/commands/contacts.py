@@ -8,10 +8,12 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from bot import contacts, db, directory
+from bot import clock, db
+from bot.care import contacts
 from bot.crypto import cipher
-from bot.dialogs.choices import short_name
 from bot.models import Station
+from bot.records import directory
+from bot.records.directory import short_name
 
 
 @click.group("contacts")
@@ -21,7 +23,7 @@ def contacts_group():
 
 def _day(value: str | None, param: str) -> date:
     if value is None:
-        return contacts.today()
+        return clock.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -39,7 +41,7 @@ def add(file_no: str, kind: str, day: str | None, note: str, staff_openid: str |
     """Record one call or visit."""
     session = db.session()
     on = _day(day, "--date")
-    if on > contacts.today():
+    if on > clock.today():
         raise click.BadParameter("不能记录将来的日期", param_hint="--date")
     veteran = contacts.by_file_no(session, file_no)
     if veteran is None:

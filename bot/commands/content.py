@@ -35,7 +35,7 @@ def check() -> None:
 @with_appcontext
 def preview(slug: str) -> None:
     """Write the WeChat and site versions of one story to instance/preview/SLUG/."""
-    from bot.preview import write_previews
+    from bot.column.preview import write_previews
 
     folder = articles_dir(current_app.config["CONTENT_DIR"]) / slug
     if slug.startswith(".") or "/" in slug or not folder.is_dir():

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import greetings, greetings_send
-from bot.occasions import OCCASIONS
+from bot import clock
+from bot.care import greetings, greetings_send
+from bot.care.occasions import OCCASIONS
 from bot.wechat.errors import WeChatError
-from publisher.story import SHANGHAI
 
 STATE_NAMES = {
     "pending": "待发送",
@@ -33,7 +33,7 @@ def _day(_ctx, _param, value: str | None) -> date | None:
 
 
 def _this_year() -> int:
-    return datetime.now(UTC).astimezone(SHANGHAI).year
+    return clock.today().year
 
 
 @click.group("greetings")

@@ -11,8 +11,9 @@ from collections.abc import Callable
 import click
 from flask.cli import with_appcontext
 
-from bot import db, directory, exports
+from bot import db
 from bot.crypto import cipher
+from bot.records import directory, exports
 
 
 @click.group("ledger")

@@ -6,10 +6,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import db, publish_state, publishing
+from bot import clock, db
+from bot.clock import SHANGHAI
+from bot.column import publish_state, publishing
 from publisher import publish
 from publisher.ports import PublishError
-from publisher.story import SHANGHAI, load_all
+from publisher.story import load_all
 
 STATE_NAMES = {
     "pending": "待发布",
@@ -67,7 +69,7 @@ def publish_one(slug: str, channel: str | None) -> None:
 @with_appcontext
 def queue() -> None:
     """The column's schedule: date, title, mode, each channel's state, URL and reasons."""
-    for line in queue_lines(publishing.now_utc()):
+    for line in queue_lines(clock.now()):
         click.echo(line)
 
 

@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot import db, runner, station_import, store
+from bot import db, runner, store
 from bot.config import ConfigError, load_config, read_environment
+from bot.records.imports import station_import
 
 SAMPLE_STATIONS = Path("stations") / "butuo-sample.csv"
 WEB_WORKERS = 2

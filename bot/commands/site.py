@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -11,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from bot import db
+from bot import clock, db
 from bot.models import Station
 from publisher.site import build
 from publisher.story import load_all
@@ -31,7 +30,7 @@ def build_command() -> None:
     loaded = load_all(cfg["CONTENT_DIR"])
     stations = dict(db.session().execute(select(Station.code, Station.name)).all())
     out = Path(cfg["SITE_DIR"])
-    report = build(loaded.stories, out, cfg["SITE_URL"], datetime.now(UTC), stations=stations)
+    report = build(loaded.stories, out, cfg["SITE_URL"], clock.now(), stations=stations)
     seconds = time.perf_counter() - started
     click.echo(
         f"网站已生成：{report.stories} 篇故事已刊出（共 {len(loaded.stories)} 篇），"

@@ -8,8 +8,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from bot import db, directory
+from bot import db
 from bot.models import Staff
+from bot.records import directory
 
 # WeChat openids are 28 URL-safe characters; the sandbox uses shorter ones.
 OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

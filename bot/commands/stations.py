@@ -6,8 +6,8 @@ import click
 from flask.cli import with_appcontext
 
 from bot import db
-from bot.station_import import import_file
-from bot.table_files import ImportFailed
+from bot.records.imports.station_import import import_file
+from bot.records.imports.table_files import ImportFailed
 
 
 @click.group("stations")

@@ -7,8 +7,8 @@ from flask.cli import with_appcontext
 
 from bot import db
 from bot.crypto import cipher
-from bot.ledger_import import import_file
-from bot.table_files import ImportFailed
+from bot.records.imports.ledger_import import import_file
+from bot.records.imports.table_files import ImportFailed
 
 
 @click.group("veterans")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 
+from bot.records.directory import short_name
+
 # Longer than this, a list is replaced by an example and the name must be typed:
 # a numbered list of 292 townships helps nobody on a phone screen.
 LIST_LIMIT = 15
 
-# Suffixes of station names that people leave off when they name the place.
-STATION_SUFFIXES = ("退役军人服务中心", "退役军人服务站", "服务中心", "服务站")
 PLACE_SUFFIXES = ("社区", "街道", "自治县", "县", "市", "镇", "乡", "村", "区")
 CHINESE_DIGITS = dict(
     zip("零〇一二两三四五六七八九", (0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
@@ -52,14 +52,6 @@ def _chinese_number(value: str) -> int | None:
     if "十" in ones or len(tens) > 1 or len(ones) > 1:
         return None
     return (CHINESE_DIGITS[tens] if tens else 1) * 10 + (CHINESE_DIGITS[ones] if ones else 0)
-
-
-def short_name(name: str) -> str:
-    """A station's place name without the service-station suffix: 九都镇."""
-    for suffix in STATION_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name.removesuffix(suffix)
-    return name
 
 
 def core(name: str) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import render_template
 
 from bot import db
+from bot.clock import utcnow
 from bot.dialogs import state
 from bot.dialogs.reply import Reply
 from bot.models import Follower
-from bot.models.clock import utcnow
 
 
 def follower(openid: str) -> Follower:
@@ -52,7 +52,8 @@ def publish_job_finish(message) -> Reply:
 
     wechatpy 1.8.18 does not know this event, so its fields are read raw.
     """
-    from bot import publish_state, queue
+    from bot import queue
+    from bot.column import publish_state
 
     info = message._data.get("PublishEventInfo") or {}
     items = (info.get("article_detail") or {}).get("item") or []
@@ -73,7 +74,7 @@ def mass_send_job_finish(message) -> Reply:
     The fields are read raw: wechatpy's event class turns MsgID into an int and
     the counts into 0 when missing, which would hide a short report.
     """
-    from bot import greetings_send
+    from bot.care import greetings_send
 
     greetings_send.record_finish(message._data)
     return Reply.silent()

@@ -8,20 +8,20 @@ number, so the station can call back, or is offered 登记 instead.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from flask import render_template
 from sqlalchemy import or_, select
 
-from bot import db, directory, files, queue
+from bot import clock, db, queue
 from bot.crypto import cipher
 from bot.dialogs import choices, station
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
-from bot.identity import InvalidInput, normalize_mobile
 from bot.models import HelpRequest, Station
 from bot.models.requests import CATEGORIES
+from bot.records import directory, files
+from bot.records.identity import InvalidInput, normalize_mobile
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ MIN_DESCRIPTION = 2
 MAX_DESCRIPTION = 500
 LIST_LATEST = 10
 # Timestamps are stored in UTC; veterans read Beijing time.
-BEIJING = timedelta(hours=8)
 
 
 def number_for(request_id: int) -> str:
@@ -75,7 +74,7 @@ def my_requests(turn: Turn) -> Reply:
             "number": r.number,
             "category": r.category,
             "status": r.status,
-            "date": f"{(r.created_at + BEIJING).month}月{(r.created_at + BEIJING).day}日",
+            "date": _month_day(clock.local(r.created_at)),
         }
         for r in rows
     ]
@@ -174,3 +173,7 @@ def _ask_description(turn: Turn, current: dict, problem: str = "") -> Reply:
             limit=MAX_DESCRIPTION,
         )
     )
+
+
+def _month_day(moment) -> str:
+    return f"{moment.month}月{moment.day}日"

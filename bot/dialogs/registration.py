@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 
 from flask import render_template
 
-from bot import consent, db, directory, files, queue
+from bot import clock, db, queue
 from bot.crypto import cipher, mask_id, mask_phone
 from bot.dialogs import choices, station
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
-from bot.identity import InvalidInput, normalize_mobile, parse_id_number
 from bot.models import Station
+from bot.records import consent, directory, files
+from bot.records.identity import InvalidInput, normalize_mobile, parse_id_number
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def _id(turn: Turn, current: dict) -> Reply:
         parsed = parse_id_number(turn.text.translate(choices.SPOKEN_DIGITS))
     except InvalidInput as exc:
         return _ask(turn, current, "id", problem=str(exc))
-    if parsed.birth_date.year > date.today().year - MIN_ENLIST_AGE:
+    if parsed.birth_date.year > clock.today().year - MIN_ENLIST_AGE:
         return _ask(turn, current, "id", problem="too_young")
     current["id"] = cipher().encrypt(parsed.value)
     current["birth_year"] = parsed.birth_date.year
@@ -185,7 +185,7 @@ def parse_year(text: str) -> tuple[int | None, str | None]:
     year = choices.number(value)
     if year is None or not 1900 <= year <= 2999:
         return None, "year_format"
-    if year > date.today().year:
+    if year > clock.today().year:
         return None, "year_future"
     return year, None
 

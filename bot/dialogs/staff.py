@@ -14,12 +14,13 @@ import re
 
 from flask import render_template
 
-from bot import contacts, db
+from bot import clock, db
+from bot.care import contacts
 from bot.crypto import cipher
-from bot.dialogs.choices import short_name
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
 from bot.models import Staff
+from bot.records.directory import short_name
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def log_contact(member: Staff, kind: str, number: str, note: str) -> Reply:
         return Reply(
             render_template("replies/staff_refused.txt", file_no=shown, area=_area(member))
         )
-    day = contacts.today()
+    day = clock.today()
     contacts.record(session, cipher(), veteran, kind, day, note, staff=member, source="wechat")
     session.commit()
     # The note is never logged: it may hold health or family matters.
@@ -106,7 +107,7 @@ def log_contact(member: Staff, kind: str, number: str, note: str) -> Reply:
 
 def due_list(member: Staff) -> Reply:
     """The member's area's veterans not yet contacted this month, visit-owed first."""
-    day = contacts.today()
+    day = clock.today()
     rows = contacts.due(db.session(), member.station, day)
     return Reply(
         render_template(
@@ -128,7 +129,7 @@ def condolence_list(member: Staff) -> Reply:
         render_template(
             "replies/staff_condolence.txt",
             area=_area(member),
-            occasion=contacts.next_occasion(contacts.today()),
+            occasion=contacts.next_occasion(clock.today()),
             total=len(rows),
             rows=rows[:REPLY_ROWS],
             code=member.station.code,

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from flask import render_template
 
-from bot import db, directory
+from bot import db
 from bot.dialogs import choices
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
 from bot.models import Station
+from bot.records import directory
 
 PLACE_STEPS = ("township", "village", "nearest")
 YES = {"是", "是的", "对", "对的", "确认", "好", "好的", "嗯", "没错", "就是"}

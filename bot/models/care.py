@@ -7,8 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.clock import utcnow
 from bot.db import Base
-from bot.models.clock import utcnow
 from bot.models.stations import Staff
 from bot.models.veterans import Veteran
 

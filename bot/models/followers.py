@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.clock import utcnow
 from bot.db import Base
-from bot.models.clock import utcnow
 
 
 class Follower(Base):

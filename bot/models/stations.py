@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.clock import utcnow
 from bot.db import Base
-from bot.models.clock import utcnow
 
 LEVELS = ("county", "township", "village")
 # The level a station's parent must have.

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.clock import utcnow
 from bot.db import Base
-from bot.models.clock import utcnow
 
 
 class PublishState(Base):

@@ -32,7 +32,7 @@ class WeChatClient:
         self.secret = secret
         self.redis = r
         self.http = requests.Session()
-        # Reminders send from a thread pool (bot.notify); keep a connection per thread.
+        # Reminders send from a thread pool (bot.requests.notices); keep a connection per thread.
         adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=HTTP_POOL)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import openpyxl
 
-from bot.exports import LEDGER_COLUMNS
-from bot.station_import import load_csv
+from bot.records.exports import LEDGER_COLUMNS
+from bot.records.imports.station_import import load_csv
 
 SAMPLE = Path(__file__).resolve().parents[2] / "content" / "stations" / "butuo-sample.csv"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.dialogs.choices import core, matches, number, pick, short_name
+from bot.dialogs.choices import core, matches, number, pick
+from bot.records.directory import short_name
 
 TOWNSHIPS = ["九都镇退役军人服务站", "四开镇退役军人服务站", "特木里镇"]
 VILLAGES = ["好谷村", "九都村", "阿布村", "拉达社区"]

@@ -9,13 +9,13 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from bot import directory
 from bot.commands.ledger import ledger, requests_group
 from bot.commands.staff import staff
 from bot.commands.stations import stations
 from bot.commands.veterans import veterans
-from bot.exports import LEDGER_COLUMNS, os_user
 from bot.models import AuditLog, HelpRequest, Staff, Station, Veteran
+from bot.records import directory
+from bot.records.exports import LEDGER_COLUMNS, os_user
 from tests.bot.ledger_maker import SAMPLE, id_number, ledger_row, write_ledger
 
 

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import contacts
+from bot import clock
+from bot.care import contacts
 from bot.commands.contacts import contacts_group
 from bot.crypto import cipher
 from bot.models import Contact
@@ -152,7 +153,7 @@ def test_add_defaults_to_today_and_warns_that_a_call_leaves_a_visit_owed(cli, se
     assert result.exit_code == 0, result.output
     assert "仍需上门走访" in result.output
     (contact,) = logged(session)
-    assert contact.contacted_on == contacts.today() and contact.staff_id is None
+    assert contact.contacted_on == clock.today() and contact.staff_id is None
 
 
 @pytest.mark.parametrize(
@@ -168,7 +169,7 @@ def test_add_defaults_to_today_and_warns_that_a_call_leaves_a_visit_owed(cli, se
 )
 def test_add_refuses_with_a_reason(cli, session, area, args, message):
     factories.StaffFactory(station=area["d"].jiudu, openid="o-jiudu")
-    tomorrow = (contacts.today() + timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     filled = [a.format(sikai=area["sikai"].file_no, tomorrow=tomorrow) for a in args]
 
     result = cli("add", *filled)

@@ -10,11 +10,11 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from bot import directory, exports, files
 from bot.crypto import cipher
-from bot.ledger_import import import_file
 from bot.models import AuditLog, HelpRequest
-from bot.table_files import write_table
+from bot.records import directory, exports, files
+from bot.records.imports.ledger_import import import_file
+from bot.records.imports.table_files import write_table
 from tests.bot.ledger_maker import id_number, ledger_row, load_sample, write_ledger
 
 PEOPLE = [

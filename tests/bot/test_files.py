@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.crypto import cipher
-from bot.files import FileFields, save
-from bot.identity import parse_id_number
+from bot.records.files import FileFields, save
+from bot.records.identity import parse_id_number
 from tests.factories import VillageFactory, id_number
 
 

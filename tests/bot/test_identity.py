@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.identity import InvalidInput, check_char, normalize_mobile, parse_id_number
+from bot.records.identity import InvalidInput, check_char, normalize_mobile, parse_id_number
 from tests.factories import id_number
 
 TODAY = date(2026, 11, 29)

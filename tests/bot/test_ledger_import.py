@@ -7,13 +7,13 @@ import csv
 import pytest
 from sqlalchemy import func, select
 
-from bot import directory, files
 from bot.crypto import cipher
-from bot.exports import LEDGER_COLUMNS
-from bot.identity import parse_id_number
-from bot.ledger_import import import_file
 from bot.models import Veteran
-from bot.table_files import ImportFailed
+from bot.records import directory, files
+from bot.records.exports import LEDGER_COLUMNS
+from bot.records.identity import parse_id_number
+from bot.records.imports.ledger_import import import_file
+from bot.records.imports.table_files import ImportFailed
 from tests.bot.ledger_maker import id_number, ledger_row, load_sample, write_ledger
 
 WOMAN = id_number("19920202", "022")

@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.config import ConfigError
-from bot.occasions import (
+from bot.care.occasions import (
     OCCASIONS,
     PRIORITY,
     calendar,
@@ -17,6 +16,7 @@ from bot.occasions import (
     parse_keys,
     parse_set_dates,
 )
+from bot.config import ConfigError
 
 ALL = tuple(OCCASIONS)
 

@@ -6,10 +6,10 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from bot import directory
 from bot.models import Station
-from bot.station_import import COLUMNS, import_file, load_csv
-from bot.table_files import ImportFailed
+from bot.records import directory
+from bot.records.imports.station_import import COLUMNS, import_file, load_csv
+from bot.records.imports.table_files import ImportFailed
 from tests.bot.ledger_maker import SAMPLE
 
 HEADER = ",".join(COLUMNS)

@@ -10,9 +10,10 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import update
 
-from bot import greetings_send, tagging
+from bot.care import greetings_send
 from bot.commands.greetings import greetings_group
 from bot.models import Campaign
+from bot.records import tagging
 from bot.wechat.client import client
 from publisher.story import SHANGHAI
 from tasks import BEAT_SCHEDULE, celery_init_app

@@ -8,7 +8,7 @@ import pytest
 import redis
 import xmltodict
 
-from bot import publishing
+from bot.column import publishing
 from bot.models import PublishState
 from tests.publisher.story_maker import ago, publishing_settings, write_story
 

@@ -10,11 +10,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select, text
 
-from bot import files, store
-from bot.consent import TEXT_VERSIONS
+from bot import store
 from bot.crypto import cipher
-from bot.identity import check_char, parse_id_number
 from bot.models import Consent, Follower, Station, Veteran
+from bot.records import files
+from bot.records.consent import TEXT_VERSIONS
+from bot.records.identity import check_char, parse_id_number
 from tests import factories
 
 OPENID = "o-jike-amu"

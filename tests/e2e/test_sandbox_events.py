@@ -7,7 +7,8 @@ from datetime import date
 
 import pytest
 
-from bot import greetings_send, publishing
+from bot.care import greetings_send
+from bot.column import publishing
 from bot.models import Campaign, PublishState
 from bot.sandbox.emulator import create_emulator
 from bot.sandbox.platform import PlatformState, Webhook

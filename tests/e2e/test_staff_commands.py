@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot import contacts
+from bot import clock
+from bot.care import contacts
 from bot.crypto import cipher
 from bot.models import Contact
 from tests import factories
@@ -50,13 +51,13 @@ def test_a_visit_typed_by_village_staff_is_recorded_and_confirmed(wechat, sessio
     reply = wechat.send_text(VILLAGE_STAFF, f"走访 {ordinary.file_no} 身体不错，家里缺劳力")
 
     assert "沙马拉且" in reply and ordinary.file_no in reply
-    assert "走访" in reply and contacts.today().isoformat() in reply
+    assert "走访" in reply and clock.today().isoformat() in reply
     assert "好谷村本月还有 2 人未联系，其中 2 人需走访" in reply
     assert "走访 统一编号" in last_line(reply)
     (contact,) = logged(session)
     assert (contact.kind, contact.veteran_id, contact.source) == ("visit", ordinary.id, "wechat")
     assert contact.staff.openid == VILLAGE_STAFF
-    assert contact.contacted_on == contacts.today()
+    assert contact.contacted_on == clock.today()
     # The note is kept, but only encrypted, and never echoed into the chat.
     assert "缺劳力" not in contact.note_cipher and "缺劳力" not in reply
     assert cipher().decrypt(contact.note_cipher) == "身体不错，家里缺劳力"
@@ -186,7 +187,7 @@ def test_condolence_list_over_wechat_names_martyrs_families_and_hardship(wechat,
 
     reply = wechat.send_text(VILLAGE_STAFF, "慰问名单")
 
-    occasion = contacts.next_occasion(contacts.today())
+    occasion = contacts.next_occasion(clock.today())
     assert f"{occasion.name}（{occasion.day.isoformat()}）慰问名单，共 2 户" in reply
     assert f"{martyr.file_no} 烈属" in reply and f"{haogu[1].file_no} 困难" in reply
     assert reply.index(martyr.file_no) < reply.index(haogu[1].file_no)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot import db, publish_state, publishing
+from bot import clock, db
+from bot.column import publish_state, publishing
 from bot.models import PublishState
 from publisher.story import SHANGHAI
 from tests.publisher.story_maker import (
@@ -297,7 +298,7 @@ def test_publishing_early_sends_wechat_now_but_the_site_waits_for_its_time(
 
     assert len(platform.drafts) == 1
     assert not (Path(app.config["SITE_DIR"]) / "early").exists()
-    publishing.publish_due(now=publishing.now_utc() + timedelta(days=3))
+    publishing.publish_due(now=clock.now() + timedelta(days=3))
     assert site_state(session, "early").state == "published"
     assert (Path(app.config["SITE_DIR"]) / "early" / "index.html").is_file()
 

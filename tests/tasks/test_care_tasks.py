@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot import contacts
+from bot import clock
+from bot.care import contacts
+from bot.care.reminders import FIELD_CHARS
 from bot.crypto import cipher
-from bot.reminders import FIELD_CHARS
 from bot.wechat.errors import WeChatError
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests import factories
@@ -66,7 +67,7 @@ def fields(platform, openid) -> dict[str, str]:
 
 
 def today() -> str:
-    return contacts.today().isoformat()
+    return clock.today().isoformat()
 
 
 def test_each_staff_member_gets_their_own_area_hardship_and_disability_first(care, platform, area):
@@ -80,7 +81,7 @@ def test_each_staff_member_gets_their_own_area_hardship_and_disability_first(car
     assert village["keyword3"] == (
         f"阿苦日体（{v.hardship.file_no}）需走访、沙马拉且（{v.ordinary.file_no}）"
     )
-    assert f"{contacts.today().month}月联系提醒" in village["first"]
+    assert f"{clock.today().month}月联系提醒" in village["first"]
     assert village["keyword4"] == today()
     assert "待走访" in village["remark"] and "打电话不算" in village["remark"]
 
@@ -95,7 +96,7 @@ def test_each_staff_member_gets_their_own_area_hardship_and_disability_first(car
 
 
 def test_contacted_veterans_drop_off_but_a_call_leaves_hardship_on(care, platform, session, area):
-    v, on = area.vets, contacts.today()
+    v, on = area.vets, clock.today()
     contacts.record(session, cipher(), v.ordinary, "phone", on)
     contacts.record(session, cipher(), v.hardship, "phone", on)
     contacts.record(session, cipher(), v.disabled, "visit", on)
@@ -108,7 +109,7 @@ def test_contacted_veterans_drop_off_but_a_call_leaves_hardship_on(care, platfor
 
 
 def test_staff_with_everyone_contacted_get_no_reminder(care, platform, session, area):
-    contacts.record(session, cipher(), area.vets.sikai, "phone", contacts.today())
+    contacts.record(session, cipher(), area.vets.sikai, "phone", clock.today())
     session.commit()
 
     care.monthly(today())

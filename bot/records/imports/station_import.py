@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.identity import InvalidInput, normalize_mobile
 from bot.models import Station
 from bot.models.stations import LEVELS, PARENT_LEVEL
-from bot.table_files import ImportFailed, Row, RowProblem, read_rows
+from bot.records.identity import InvalidInput, normalize_mobile
+from bot.records.imports.table_files import ImportFailed, Row, RowProblem, read_rows
 
 COLUMNS = (
     "code",

@@ -6,10 +6,10 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from bot.dialogs.choices import short_name
+from bot.clock import utcnow
 from bot.models import Follower, Veteran
-from bot.models.clock import utcnow
 from bot.models.stations import Station
+from bot.records.directory import short_name
 from bot.wechat.client import WeChatClient
 
 log = logging.getLogger(__name__)

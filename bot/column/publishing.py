@@ -12,36 +12,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
 
-from bot import db, greetings, store
-from bot.editors import tell_editors
+from bot import clock, db, store
+from bot.care import greetings
+from bot.clock import SHANGHAI
+from bot.column.article_port import ClientPort
+from bot.column.editors import tell_editors
+from bot.column.publish_state import DbStateStore, states
 from bot.models import Station
-from bot.publish_state import DbStateStore, states
-from bot.wechat.article_port import ClientPort
 from bot.wechat.client import client
 from publisher import publish
 from publisher.check import check_story
 from publisher.ports import CHANNELS, FINAL, ChannelState, PublishError, StateConflict
-from publisher.story import SHANGHAI, Fault, Story, load_all
+from publisher.story import Fault, Story, load_all
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 600
 # -- running the schedule --------------------------------------------------------------
 
 
-def now_utc() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)
-
-
 def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
     """Publish every due story's open channels; None when another run holds the scan lock."""
-    now = now or now_utc()
+    now = now or clock.now()
     lock = store.client().lock("publish:due", timeout=LOCK_SECONDS, blocking=False)
     if not lock.acquire():
         log.info("publish_due: another run is scanning; nothing to do")
@@ -76,7 +73,7 @@ def publish_story(
     slug: str, channel: str | None = None, now: datetime | None = None, again: bool = False
 ) -> list[ChannelState]:
     """Publish one story now, whatever its date; `again` reopens failed channels first."""
-    now = now or now_utc()
+    now = now or clock.now()
     loaded = load_all(current_app.config["CONTENT_DIR"]).stories
     story = next((s for s in loaded if s.slug == slug), None)
     if story is None:
@@ -97,7 +94,7 @@ def publish_story(
 
 def poll(slug: str, now: datetime | None = None) -> ChannelState:
     """Confirm a submitted article by freepublish/get."""
-    now = now or now_utc()
+    now = now or clock.now()
     st = publish.poll_wechat(slug, port(), DbStateStore(db.session()), now=now)
     if st.state == "failed":
         tell_editors(st.title or slug, "微信", st.reason or "", slug)

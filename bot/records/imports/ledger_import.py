@@ -1,7 +1,7 @@
 """Import of paper ledgers (CSV or XLSX, the ledger export's columns with full ID numbers).
 
 Every row is checked before anything is written; one bad row refuses the file.
-Files go through bot.files.save(source="ledger"), so a veteran who later
+Files go through bot.records.files.save(source="ledger"), so a veteran who later
 registers over WeChat with the same ID number claims the imported file.
 Problems name the line and the field, never an ID or phone number.
 """
@@ -16,13 +16,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import files
+from bot import clock
 from bot.crypto import FieldCipher
-from bot.exports import BEIJING, LEDGER_COLUMNS
-from bot.identity import InvalidInput, parse_id_number
-from bot.identity import normalize_mobile as parse_mobile
 from bot.models import Station, Veteran
-from bot.table_files import ImportFailed, Row, RowProblem, read_rows
+from bot.records import files
+from bot.records.exports import LEDGER_COLUMNS
+from bot.records.identity import InvalidInput, parse_id_number
+from bot.records.identity import normalize_mobile as parse_mobile
+from bot.records.imports.table_files import ImportFailed, Row, RowProblem, read_rows
 
 CATEGORIES = (
     "退役士兵",
@@ -178,7 +179,7 @@ def _year(text: str, column: str) -> int | None:
     if not re.fullmatch(r"\d{4}", text):
         raise InvalidInput(f"{column}：应为四位年份，如 2012")
     year = int(text)
-    if not EARLIEST_YEAR <= year <= date.today().year:
+    if not EARLIEST_YEAR <= year <= clock.today().year:
         raise InvalidInput(f"{column}：应在 {EARLIEST_YEAR} 到今年之间")
     return year
 
@@ -196,10 +197,10 @@ def _opened_at(text: str) -> datetime | None:
         return None
     for fmt in TIME_FORMATS:
         try:
-            local = datetime.strptime(text, fmt).replace(tzinfo=BEIJING)
+            local = datetime.strptime(text, fmt).replace(tzinfo=clock.SHANGHAI)
         except ValueError:
             continue
-        if local > datetime.now(BEIJING):
+        if local > datetime.now(clock.SHANGHAI):
             raise InvalidInput("登记时间：不能晚于现在")
         return local.astimezone(UTC).replace(tzinfo=None)
     raise InvalidInput("登记时间：应为日期，如 2021-06-30 或 2021-06-30 09:00")

@@ -28,13 +28,13 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot import db, greetings, store
+from bot import clock, db, store
+from bot.care import greetings
+from bot.care.occasions import OCCASIONS, occasions_on
+from bot.clock import SHANGHAI, utcnow
 from bot.models import Campaign
-from bot.models.clock import utcnow
-from bot.occasions import OCCASIONS, occasions_on
 from bot.wechat.client import WeChatClient, client
 from bot.wechat.errors import WeChatError
-from publisher.story import SHANGHAI
 
 log = logging.getLogger(__name__)
 FINAL = ("sent", "finished", "refused")
@@ -81,7 +81,7 @@ def send_occasion(
 
     reopen (by hand): also retry refused tags and failed ones still backing off.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     prepared, notes = prepare(key, day)
     rows = _ensure(key, day.year, [target for target, _ in prepared])
     texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
@@ -113,7 +113,7 @@ def send_due(now: datetime | None = None) -> list[Outcome] | None:
 
     None when another run holds the scan lock (two beats firing together).
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     local = now.astimezone(SHANGHAI)
     if local.time() < greetings.greeting_time():
         return []

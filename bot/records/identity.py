@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot import clock
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
@@ -39,7 +41,7 @@ def parse_id_number(raw: str, today: date | None = None) -> IdNumber:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidInput("身份证号里的出生日期不存在，请核对") from None
-    if born > (today or date.today()) or born.year < 1900:
+    if born > (today or clock.today()) or born.year < 1900:
         raise InvalidInput("身份证号里的出生日期不对，请核对")
     gender = "男" if int(value[16]) % 2 else "女"
     return IdNumber(value, born, gender)

@@ -10,6 +10,16 @@ from sqlalchemy.orm import Session, aliased
 from bot.models import Staff, Station, Veteran
 
 EARTH_RADIUS_KM = 6371.0
+# Suffixes of station names that people leave off when they name the place.
+STATION_SUFFIXES = ("退役军人服务中心", "退役军人服务站", "服务中心", "服务站")
+
+
+def short_name(name: str) -> str:
+    """A station's place name without the service-station suffix: 九都镇."""
+    for suffix in STATION_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name.removesuffix(suffix)
+    return name
 
 
 def by_code(session: Session, code: str) -> Station | None:
@@ -85,3 +95,12 @@ def home_cards(session: Session, openid: str) -> list[dict] | None:
     if row[n] is not None:
         cards.append(dict(zip(CARD_FIELDS, row[n:], strict=True)))
     return cards
+
+
+def subtree_ids(session: Session, root: Station) -> list[int]:
+    """The ids of a station and of every station under it."""
+    ids, frontier = [root.id], [root.id]
+    while frontier:
+        frontier = list(session.scalars(select(Station.id).where(Station.parent_id.in_(frontier))))
+        ids += frontier
+    return ids

@@ -4,12 +4,12 @@ A greeting is a mass text (message/mass/sendall, msgtype text) to the veterans'
 tags, never is_to_all. Text rather than mpnews: a greeting is three lines and
 needs no draft, cover or article page, and a text send consumes nothing that a
 retry would have to recreate. When the account has county tags (布拖县退役军人,
-made by bot.tagging) each county tag gets its own send carrying that county
+made by bot.records.tagging) each county tag gets its own send carrying that county
 centre's phone, and the all-veterans tag gets nothing, so each veteran receives
-one message. bot.tagging always gives a veteran both tags, so the county tags
+one message. bot.records.tagging always gives a veteran both tags, so the county tags
 cover every registered veteran; only when no county tag exists does the greeting
 go to the all-veterans tag (without a phone). The sending itself, exactly once
-per occasion, year and tag, is in bot.greetings_send.
+per occasion, year and tag, is in bot.care.greetings_send.
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 
 from bot import db
-from bot.dialogs.choices import short_name
+from bot.care.occasions import MERGES, OCCASIONS, PRIORITY, SetDates, calendar, merged_into
+from bot.care.occasions import parse_set_dates as _parse
+from bot.clock import SHANGHAI
 from bot.models import Campaign, OccasionDate, Station
-from bot.occasions import MERGES, OCCASIONS, PRIORITY, SetDates, calendar, merged_into
-from bot.occasions import parse_set_dates as _parse
-from publisher.story import SHANGHAI, load_all
+from bot.records.directory import short_name
+from publisher.story import load_all
 
-# The templates shipped with the code; CONTENT_DIR/greetings/<key>.md overrides one.
-BUNDLED = Path(__file__).resolve().parent.parent / "content" / "greetings"
+# The templates shipped as package data; CONTENT_DIR/greetings/<key>.md overrides one.
+BUNDLED = Path(__file__).resolve().parent.parent / "templates" / "greetings"
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.crypto import FieldCipher, mask_id
 from bot.models import AuditLog, HelpRequest, Station, Veteran
-from bot.table_files import write_table
+from bot.records import directory
+from bot.records.imports.table_files import write_table
 
 LEDGER_COLUMNS = (
     "统一编号",
@@ -27,8 +29,6 @@ LEDGER_COLUMNS = (
     "登记时间",
 )
 REQUEST_COLUMNS = ("求助编号", "统一编号", "姓名", "类别", "内容", "状态", "服务站", "提交时间")
-# Timestamps are stored as naive UTC; people in Liangshan read Beijing time (no DST).
-BEIJING = timezone(timedelta(hours=8))
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -36,23 +36,14 @@ def local_time(stored: datetime | None) -> str:
     """A stored (naive UTC) timestamp as Beijing time, to the minute."""
     if stored is None:
         return ""
-    return stored.replace(tzinfo=UTC).astimezone(BEIJING).strftime(TIME_FORMAT)
-
-
-def subtree_ids(session: Session, root: Station) -> list[int]:
-    """The ids of a station and of every station under it."""
-    ids, frontier = [root.id], [root.id]
-    while frontier:
-        frontier = list(session.scalars(select(Station.id).where(Station.parent_id.in_(frontier))))
-        ids += frontier
-    return ids
+    return clock.local(stored).strftime(TIME_FORMAT)
 
 
 def ledger_rows(session: Session, cipher: FieldCipher, station: Station | None = None) -> list:
     """One row per file, in number order, with the ID number masked."""
     query = select(Veteran).order_by(Veteran.file_no)
     if station is not None:
-        query = query.where(Veteran.station_id.in_(subtree_ids(session, station)))
+        query = query.where(Veteran.station_id.in_(directory.subtree_ids(session, station)))
     return [
         [
             v.file_no,
@@ -77,7 +68,7 @@ def request_rows(session: Session, station: Station | None = None) -> list:
     """One row per help request, oldest first."""
     query = select(HelpRequest).order_by(HelpRequest.created_at, HelpRequest.id)
     if station is not None:
-        query = query.where(HelpRequest.station_id.in_(subtree_ids(session, station)))
+        query = query.where(HelpRequest.station_id.in_(directory.subtree_ids(session, station)))
     return [
         [
             r.number or "",

@@ -1,7 +1,7 @@
 """Care reminders to station staff by template message: who is due this month, condolence lists.
 
-Each bound staff member hears about their own area only (see bot.contacts).
-As with help-request notices (bot.notify), a Redis marker is set after each
+Each bound staff member hears about their own area only (see bot.care.contacts).
+As with help-request notices (bot.requests.notices), a Redis marker is set after each
 successful send, keyed by staff member and run date (or occasion), so a task
 retried after a partial failure, or redelivered after a worker died, skips
 those already told instead of sending them the list twice.
@@ -18,9 +18,10 @@ from flask import get_template_attribute
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import contacts, notify
-from bot.dialogs.choices import short_name
+from bot.care import contacts
 from bot.models import Staff, Station
+from bot.records.directory import short_name
+from bot.wechat import notices
 from bot.wechat.client import WeChatClient
 
 log = logging.getLogger(__name__)
@@ -141,11 +142,11 @@ def _send_each(
     message_for: Callable[[Staff], dict | None],
     marker_seconds: int,
 ) -> int:
-    """One template message per staff member not yet marked, as bot.notify sends them."""
+    """One template message per staff member not yet marked, as bot.requests.notices sends them."""
     if not template_id:
         log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
         return 0
-    return notify.send_each_once(
+    return notices.send_each_once(
         client,
         r,
         template_id,

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import occasions as holidays
+from bot.care import occasions as holidays
 from bot.crypto import FieldCipher
-from bot.exports import subtree_ids
 from bot.models import Contact, Staff, Station, Veteran
+from bot.records.directory import subtree_ids
 
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 KINDS = {"phone": "电话", "visit": "走访"}
 # Martyrs' families (烈属) are on every condolence list, whatever their means.
 MARTYR_CATEGORY = "烈属"
@@ -65,11 +64,6 @@ class Occasion:
     key: str
     name: str
     day: date
-
-
-def today(now: datetime | None = None) -> date:
-    """The date in Asia/Shanghai, where stations keep their calendar."""
-    return (now or datetime.now(UTC)).astimezone(SHANGHAI).date()
 
 
 def month_bounds(day: date) -> tuple[date, date]:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
-from bot import db, store
-from bot.publish_state import states
+from bot import clock, db, store
+from bot.clock import SHANGHAI
+from bot.column.publish_state import states
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 from publisher.ports import ChannelState
-from publisher.story import SHANGHAI, load_all
+from publisher.story import load_all
 
 log = logging.getLogger(__name__)
 _PENDING = ChannelState(slug="", channel="")
@@ -45,7 +46,7 @@ def tell_editors(title: str, channel: str, reason: str, slug: str = "") -> int:
 
 def weekly_reminder(now: datetime | None = None) -> bool:
     """Tell the editors when nothing is queued for the coming 7 days (once per week)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     loaded = load_all(current_app.config["CONTENT_DIR"]).stories
     saved = states(db.session())
     week = now + timedelta(days=7)

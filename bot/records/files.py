@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.clock import utcnow
 from bot.crypto import FieldCipher
-from bot.identity import IdNumber
 from bot.models import Station, Veteran
-from bot.models.clock import utcnow
+from bot.records.identity import IdNumber
 
 ALLOCATION_ATTEMPTS = 5
 

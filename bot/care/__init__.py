@@ -1,0 +1,1 @@
+"""Care for registered veterans: the holiday calendar, greetings, contacts and staff reminders."""

@@ -1,0 +1,1 @@
+"""Veterans' records: identity, files, consent, the station directory, exports, imports."""
