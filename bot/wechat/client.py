@@ -15,6 +15,7 @@ import redis
 import requests
 from flask import current_app
 
+from bot import store
 from bot.wechat.errors import TOKEN_ERRORS, WeChatError, classify
 
 log = logging.getLogger(__name__)
@@ -148,10 +149,17 @@ class WeChatClient:
 
 
 def client() -> WeChatClient:
-    """A client for the current app's account and API base."""
-    from bot import store
-
-    cfg = current_app.config
-    return WeChatClient(
-        cfg["WECHAT_API_BASE_URL"], cfg["WECHAT_APP_ID"], cfg["WECHAT_APP_SECRET"], store.client()
-    )
+    """The current app's client: one per app, so one per process, sharing one HTTP pool."""
+    app = current_app._get_current_object()
+    found = app.extensions.get("wechat")
+    if found is None:
+        # Two threads racing here each build one and one wins: both are equivalent.
+        cfg = app.config
+        found = WeChatClient(
+            cfg["WECHAT_API_BASE_URL"],
+            cfg["WECHAT_APP_ID"],
+            cfg["WECHAT_APP_SECRET"],
+            store.client(app),
+        )
+        app.extensions["wechat"] = found
+    return found
