@@ -14,7 +14,6 @@ from typing import BinaryIO
 import openpyxl
 from openpyxl.utils.exceptions import InvalidFileException
 
-FORMATS = ("csv", "xlsx")
 # Cells starting like this would run as formulas in Excel (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
