@@ -31,7 +31,7 @@ from pathlib import Path
 
 from publisher import images, site
 from publisher.ports import FINAL, ChannelState, PublishError, StateStore, WeChatPort
-from publisher.story import SHANGHAI, Story
+from publisher.story import Story
 
 log = logging.getLogger(__name__)
 
@@ -62,33 +62,6 @@ def backoff(attempts: int) -> timedelta:
 def is_due(story: Story, now: datetime) -> bool:
     """Whether the story's time has come."""
     return story.publish_at <= now
-
-
-def mass_refusal(story: Story, mass_plan: dict[str, datetime], quota: int) -> str | None:
-    """Why a mass story may not go out, or None: the month's mass sends in order, this one's
-    place among them, against the monthly quota.
-
-    mass_plan maps every mass story that counts (sent, or queued and not failed)
-    to its publish_at.
-    """
-    if story.wechat_mode != "mass":
-        return None
-    month = story.publish_at.astimezone(SHANGHAI).strftime("%Y-%m")
-    plan = dict(mass_plan)
-    plan[story.slug] = story.publish_at
-    same_month = sorted(
-        (at, slug)
-        for slug, at in plan.items()
-        if at.astimezone(SHANGHAI).strftime("%Y-%m") == month
-    )
-    place = same_month.index((story.publish_at, story.slug)) + 1
-    if place <= quota:
-        return None
-    earlier = "、".join(slug for _, slug in same_month[:quota])
-    return (
-        f"群发额度不足：{month} 每月最多群发 {quota} 次，已排 {earlier}；"
-        "请改为 wechat.mode: publish 或换到下个月"
-    )
 
 
 # -- the WeChat channel ---------------------------------------------------------------

@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import clock, db, store
-from bot.care import greetings
+from bot.care import greetings, quota
 from bot.care.occasions import OCCASIONS, occasions_on
 from bot.clock import SHANGHAI, utcnow
 from bot.models import Campaign
@@ -87,7 +87,7 @@ def send_occasion(
     texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
     started = greetings.sent_this_year(day.year)
     if key not in started:
-        reason = greetings.quota_refusal(key, day, started)
+        reason = quota.refusal(quota.greeting_send(key, day))
         if reason:
             for row in rows:
                 if row.state in ("pending", "failed") or (reopen and row.state == "refused"):

@@ -1,4 +1,4 @@
-"""The bot's side of the column: WeChat port, database state, Redis locks, quota, editors.
+"""The bot's side of the column: WeChat port, database state, Redis locks, refusals, editors.
 
 publisher/ does the steps; this module hands it what it needs and decides what
 is due. Two locks keep two runs apart: `publish:due` around the whole scan
@@ -19,8 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from bot import clock, db, store
-from bot.care import greetings
-from bot.clock import SHANGHAI
+from bot.care import quota
 from bot.column.article_port import ClientPort
 from bot.column.editors import tell_editors
 from bot.column.publish_state import DbStateStore, states
@@ -52,7 +51,7 @@ def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
         for story in loaded:
             channels = [c for c in CHANNELS if _open(saved.get((story.slug, c)), now)]
             if publish.is_due(story, now) and channels:
-                done += _guarded(story, loaded, channels, now, saved, lock)[0]
+                done += _guarded(story, loaded, channels, now, lock)[0]
         return done
     finally:
         _release(lock)
@@ -86,7 +85,7 @@ def publish_story(
             st = st_store.load(slug, name)
             if st.state == "failed":
                 st_store.save(publish.reopen(st))
-    results, transient = _guarded(story, loaded, channels, now, states(session), None)
+    results, transient = _guarded(story, loaded, channels, now, None)
     if transient:
         raise transient[0]  # the task retries with backoff; the state says where it stopped
     return results
@@ -110,7 +109,7 @@ def _open(st: ChannelState | None, now: datetime) -> bool:
     return st is None or (st.state not in FINAL and not (st.retry_after and st.retry_after > now))
 
 
-def _guarded(story, loaded, channels, now, saved, outer_lock):
+def _guarded(story, loaded, channels, now, outer_lock):
     """Advance the story's channels under its own lock; refuse it first when it must be.
 
     Returns the channels' states and the transient errors met on the way.
@@ -123,7 +122,7 @@ def _guarded(story, loaded, channels, now, saved, outer_lock):
     try:
         before = {c: st_store.load(story.slug, c) for c in channels}
         untouched = all(s.state == "pending" for s in before.values())
-        reason = _refusal(story, loaded, saved) if untouched else None
+        reason = _refusal(story, loaded) if untouched else None
         results, transient = [], []
         for channel in channels:
             try:
@@ -166,26 +165,16 @@ def _advance(story, loaded, channel, st_store, now) -> ChannelState:
     )
 
 
-def _refusal(story: Story, loaded: list[Story], saved) -> str | None:
+def _refusal(story: Story, loaded: list[Story]) -> str | None:
     """Why the story must not go out: it fails the content check, or the mass quota."""
     faults = check_story(story)
     if faults:
         return "内容检查未通过：" + "；".join(str(f) for f in faults)
-    plan = {
-        st.slug: st.publish_at
-        for (slug, channel), st in saved.items()
-        if channel == "wechat" and st.mode == "mass" and st.state != "failed" and st.publish_at
-    }
-    for other in loaded:
-        st = saved.get((other.slug, "wechat"))
-        if other.wechat_mode == "mass" and (st is None or st.state != "failed"):
-            plan.setdefault(other.slug, other.publish_at)
-    plan.pop(story.slug, None)
-    # Holiday greetings spend the same monthly quota per follower.
-    if story.wechat_mode == "mass":
-        year = story.publish_at.astimezone(SHANGHAI).year
-        plan |= {f"问候·{name}": at for at, name in greetings.greeting_sends(year)}
-    return publish.mass_refusal(story, plan, current_app.config["MASS_QUOTA_PER_MONTH"])
+    if story.wechat_mode != "mass":
+        return None
+    # The month's mass sends (holiday greetings too) share one quota per follower.
+    reason = quota.refusal(quota.story_send(story.slug, story.publish_at), loaded)
+    return f"{reason}；请改为 wechat.mode: publish 或换到下个月" if reason else None
 
 
 def _stations() -> dict[str, str]:

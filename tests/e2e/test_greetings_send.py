@@ -10,14 +10,16 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import update
 
+from bot import db
 from bot.care import greetings_send
 from bot.commands.greetings import greetings_group
-from bot.models import Campaign
+from bot.models import Campaign, PublishState
 from bot.records import tagging
 from bot.wechat.client import client
 from publisher.story import SHANGHAI
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
+from tests.publisher.story_maker import write_story
 
 SENDALL = "cgi-bin/message/mass/sendall"
 ARMY_DAY = date(2027, 8, 1)
@@ -229,6 +231,34 @@ def test_beyond_the_monthly_quota_the_greeting_is_refused(make_app, veterans, em
         assert all("群发额度不足" in o.reason and "国庆节、中秋" in o.reason for o in outcomes)
         assert emulated.mass_sends == []
         greetings_send.send_occasion("national-day", date(2025, 10, 1))
+        assert len(emulated.mass_sends) == len(COUNTIES)
+
+
+def test_a_failed_column_story_leaves_its_place_in_the_quota_to_a_greeting(
+    make_app, veterans, emulated, tmp_path
+):
+    strict = make_app(MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="national-day")
+    eight = datetime(2025, 10, 1, 8, tzinfo=SHANGHAI)
+    write_story(tmp_path / "content", "oct-1", eight, mode="mass")
+    with strict.app_context():
+        # Queued for 08:00, the story comes first and takes October's one send.
+        outcomes, _ = greetings_send.send_occasion("national-day", date(2025, 10, 1))
+        assert {o.state for o in outcomes} == {"refused"}
+        assert all("专栏《oct-1》" in o.reason for o in outcomes)
+        # Its WeChat channel failed: it sent nothing, so the greeting may go.
+        session = db.session()
+        session.add(
+            PublishState(
+                slug="oct-1",
+                channel="wechat",
+                state="failed",
+                mode="mass",
+                publish_at=datetime(2025, 10, 1, 0, 0),
+            )
+        )
+        session.commit()
+        outcomes, _ = greetings_send.send_occasion("national-day", date(2025, 10, 1), reopen=True)
+        assert {o.state for o in outcomes} == {"sent"}
         assert len(emulated.mass_sends) == len(COUNTIES)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot import clock, db
 from bot.column import publish_state, publishing
-from bot.models import PublishState
+from bot.models import Campaign, PublishState
 from publisher.story import SHANGHAI
 from tests.publisher.story_maker import (
     EDITORS,
@@ -375,6 +375,37 @@ def test_holiday_greetings_count_against_a_mass_storys_monthly_quota(
     write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
 
     with quota_app.app_context():
+        publishing.publish_due()
+        refused = publish_state.states(db.session())[("late-august", "wechat")]
+
+    assert platform.mass_sends == []
+    assert refused.state == "failed"
+    assert "群发额度不足" in refused.reason and "建军节" in refused.reason
+
+
+def test_a_greeting_sent_and_since_switched_off_still_counts_against_the_quota(
+    make_app, platform, content, veterans, tmp_path
+):
+    # 建军节 2026 went out; the bureau has switched greetings off since. The
+    # followers still had that send this August.
+    quota_app = make_app(
+        **publishing_settings(tmp_path, MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="none")
+    )
+    write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
+
+    with quota_app.app_context():
+        session = db.session()
+        session.add(
+            Campaign(
+                occasion="army-day",
+                year=2026,
+                tag_id=1,
+                tag_name="退役军人",
+                state="sent",
+                clientmsgid="greet-army-day-2026-1",
+            )
+        )
+        session.commit()
         publishing.publish_due()
         refused = publish_state.states(db.session())[("late-august", "wechat")]
 
