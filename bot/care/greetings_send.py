@@ -2,9 +2,10 @@
 
 Each (occasion, year, tag) has one Campaign row, inserted before anything is
 sent (the unique constraint makes a second insert find the first). A send runs
-pending → sending → sent → finished, or failed (transient: 45009, 45011, -1, a
-timeout; retried later) or refused (the platform said no for good, or the month's
-mass quota is spent; a person decides, `greetings send` reopens it).
+pending → sending → sent → finished, or failed (transient in bot.wechat.errors:
+45011, 45066, -1, a timeout; retried later) or refused (the platform said no for
+good or for today, as 45009 the daily API quota does, or the month's mass quota
+is spent; a person decides, `greetings send` reopens it).
 
 What keeps it to one message per veteran:
 - "sending" is saved before message/mass/sendall, with the version check: of
@@ -42,12 +43,6 @@ FINAL = ("sent", "finished", "refused")
 LOCK_SECONDS = 20
 # One thread per county tag (Liangshan has 17): the sends wait on the network, not the CPU.
 SEND_THREADS = 17
-REASONS = {
-    45009: "接口调用已达今日上限（45009），稍后重试",
-    45011: "接口调用太频繁（45011），稍后重试",
-    -1: "微信系统繁忙（-1），稍后重试",
-    None: "网络错误或超时（{msg}），稍后用同一 clientmsgid 重试",
-}
 
 
 @dataclass
@@ -155,12 +150,12 @@ def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
         try:
             msg_id = mass_text(client(), row.tag_id, text, row.clientmsgid)
         except WeChatError as exc:
-            transient = exc.errcode is None or exc.transient
-            template = REASONS.get(exc.errcode, f"{exc.errcode} {exc.errmsg}")
-            reason = template.format(msg=exc.errmsg)
-            _save(row.id, version, state="failed" if transient else "refused", reason=reason)
-            log.warning("greeting %s: %s", row.clientmsgid, reason)
-            return _outcome(_load(campaign_id), transient=transient)
+            # Transient: beat retries with the same clientmsgid. Anything else, the daily
+            # API quota (45009) included, waits for a person: `greetings send`.
+            state = "failed" if exc.transient else "refused"
+            _save(row.id, version, state=state, reason=exc.reason)
+            log.warning("greeting %s: %s", row.clientmsgid, exc.reason)
+            return _outcome(_load(campaign_id), transient=exc.transient)
         if not _save(row.id, version, state="sent", msg_id=msg_id, reason=None):
             log.warning("greeting %s was saved by another run meanwhile", row.clientmsgid)
         return _outcome(_load(campaign_id))

@@ -184,11 +184,32 @@ def test_45011_is_recorded_then_retried_once(app, session, veterans, emulated):
 def test_the_task_retries_a_transient_failure(app, session, veterans, emulated):
     celery = celery_init_app(app)
     task = celery.tasks["tasks.greetings.send_occasion"]
-    emulated.inject(SENDALL, 45009)
+    emulated.inject(SENDALL, 45011)
     with pytest.raises(Retry):
         task.apply(args=["army-day", "2027-08-01"], throw=True)
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     assert "greetings-due" in BEAT_SCHEDULE
+
+
+def test_the_daily_api_quota_stops_the_tag_for_the_day_until_sent_by_hand(
+    app, session, veterans, emulated
+):
+    emulated.inject(SENDALL, 45009)
+    outcomes = greetings_send.send_due(at(ARMY_DAY, 9, 0))
+    (stopped,) = [o for o in outcomes if o.state != "sent"]
+    assert stopped.state == "refused" and not stopped.transient
+    assert "45009" in stopped.reason and "明天" in stopped.reason
+    # Neither beat nor the task spends more calls on it today.
+    greetings_send.send_due(at(ARMY_DAY, 9, 30))
+    celery = celery_init_app(app)
+    task = celery.tasks["tasks.greetings.send_occasion"]
+    task.apply(args=["army-day", "2027-08-01"], throw=True)
+    assert len(emulated.mass_sends) == len(COUNTIES) - 1
+    # The next day the bureau sends it by hand.
+    runner = app.test_cli_runner()
+    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    assert result.exit_code == 0, result.output
+    assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
 
 
 def test_a_lost_answer_is_retried_with_the_same_clientmsgid(session, veterans, emulated):

@@ -343,6 +343,22 @@ def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
     assert wechat_state(session, "jiudu").state == "published"
 
 
+def test_a_repeat_wechat_is_still_taking_is_retried_later_not_failed(
+    session, platform, content, veterans
+):
+    write_story(content, "jiudu", ago(hours=1), mode="mass")
+    platform.inject("cgi-bin/message/mass/sendall", 45066)  # "retry later", not a refusal
+
+    publishing.publish_due()
+    st = wechat_state(session, "jiudu")
+    assert st.state == "submitting" and "稍后重试" in st.reason
+    publishing.publish_story("jiudu", "wechat")
+
+    (sent,) = platform.mass_sends
+    st = wechat_state(session, "jiudu")
+    assert (st.state, st.msg_id) == ("published", str(sent["msg_id"]))
+
+
 def test_a_mass_story_beyond_the_monthly_quota_is_refused(
     make_app, platform, content, veterans, tmp_path
 ):
