@@ -148,7 +148,7 @@ def _submit(story, port, store, st, now, resumed: bool) -> None:
     _save(store, st, now)
     try:
         if st.mode == "mass":
-            st.msg_id = port.mass_send(st.media_id, tag_id, st.clientmsgid) or None
+            st.msg_id = port.mass_send(st.media_id, tag_id, st.clientmsgid)
             # WeChat gives no article URL for a mass send; MASSSENDJOBFINISH reports delivery.
             st.state, st.reason = "published", None
         else:

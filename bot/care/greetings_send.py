@@ -34,7 +34,7 @@ from bot.care import greetings, quota
 from bot.care.occasions import OCCASIONS, occasions_on
 from bot.clock import SHANGHAI, utcnow
 from bot.models import Campaign
-from bot.wechat.client import WeChatClient, client
+from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,8 @@ def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
             return _outcome(_load(campaign_id), busy=True)
         version += 1
         try:
-            msg_id = mass_text(client(), row.tag_id, text, row.clientmsgid)
+            message = {"msgtype": "text", "text": {"content": text}}
+            msg_id = client().mass_send(row.tag_id, message, row.clientmsgid)
         except WeChatError as exc:
             # Transient: beat retries with the same clientmsgid. Anything else, the daily
             # API quota (45009) included, waits for a person: `greetings send`.
@@ -164,24 +165,6 @@ def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
             lock.release()
         except Exception:  # expired while the call hung: the version check guarded the row
             log.warning("greeting lock %s had expired", lock.name)
-
-
-def mass_text(wechat: WeChatClient, tag_id: int, text: str, clientmsgid: str) -> str | None:
-    """message/mass/sendall of a text to one tag; the msg_id, also when WeChat saw it before."""
-    body = {
-        "filter": {"is_to_all": False, "tag_id": tag_id},
-        "text": {"content": text},
-        "msgtype": "text",
-        "clientmsgid": clientmsgid,
-    }
-    try:
-        answer = wechat.post("cgi-bin/message/mass/sendall", body)
-    except WeChatError as exc:
-        if exc.errcode != 45065:
-            raise
-        # This clientmsgid went out within 24 h: the earlier send is this one.
-        answer = getattr(exc, "body", {}) or {}
-    return str(answer["msg_id"]) if answer.get("msg_id") else None
 
 
 def record_finish(fields: dict) -> bool:

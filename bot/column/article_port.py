@@ -63,26 +63,10 @@ class ClientPort:
         body = {"publish_id": publish_id}
         return self._call(lambda: self.wechat.post("cgi-bin/freepublish/get", body))
 
-    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str:
-        """message/mass/sendall of the draft to a tag; "" when WeChat says it was sent before."""
-        body = {
-            "filter": {"is_to_all": False, "tag_id": tag_id},
-            "mpnews": {"media_id": media_id},
-            "msgtype": "mpnews",
-            "send_ignore_reprint": 0,
-            "clientmsgid": clientmsgid,
-        }
-
-        def send() -> str:
-            try:
-                answer = self.wechat.post("cgi-bin/message/mass/sendall", body)
-            except WeChatError as exc:
-                if exc.errcode == 45065:  # this clientmsgid went out within 24 h: it is sent
-                    return ""
-                raise
-            return str(answer.get("msg_id", ""))
-
-        return self._call(send)
+    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str | None:
+        """message/mass/sendall of the draft to a tag: the msg_id, the earlier one on a repeat."""
+        message = {"msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0}
+        return self._call(lambda: self.wechat.mass_send(tag_id, message, clientmsgid))
 
     def veterans_tag_id(self) -> int:
         """The veterans' tag, created if missing."""
