@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import clock, db, store
 from bot.care import greetings, quota
 from bot.care.occasions import OCCASIONS, occasions_on
-from bot.clock import SHANGHAI, utcnow
+from bot.clock import SHANGHAI
 from bot.models import Campaign
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
@@ -127,10 +127,7 @@ def send_due(now: datetime | None = None) -> list[Outcome] | None:
             outcomes += send_occasion(occasion.key, today, now=now)[0]
         return outcomes
     finally:
-        try:
-            lock.release()
-        except Exception:  # expired: nothing left to release
-            log.warning("greetings:due lock had expired")
+        store.release(lock)
 
 
 def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
@@ -160,11 +157,8 @@ def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
         if not _save(row.id, version, state="sent", msg_id=msg_id, reason=None):
             log.warning("greeting %s was saved by another run meanwhile", row.clientmsgid)
         return _outcome(_load(campaign_id))
-    finally:
-        try:
-            lock.release()
-        except Exception:  # expired while the call hung: the version check guarded the row
-            log.warning("greeting lock %s had expired", lock.name)
+    finally:  # expired while the call hung? the version check guarded the row
+        store.release(lock)
 
 
 def record_finish(fields: dict) -> bool:
@@ -255,15 +249,8 @@ def _load(campaign_id: int) -> Campaign:
 
 
 def _save(campaign_id: int, version: int, **values) -> bool:
-    """Update the row if it is still at version; commit. False when another run moved it."""
-    session = db.session()
-    done = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.version == version)
-        .values(**values, version=version + 1, updated_at=utcnow())
-    )
-    session.commit()
-    return done.rowcount == 1
+    """Update the campaign if it is still at version; commit. False when another run moved it."""
+    return db.save_versioned(db.session(), Campaign, {"id": campaign_id}, version, **values)
 
 
 def _outcome(row: Campaign, transient: bool = False, busy: bool = False) -> Outcome:

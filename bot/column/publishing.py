@@ -54,7 +54,7 @@ def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
                 done += _guarded(story, loaded, channels, now, lock)[0]
         return done
     finally:
-        _release(lock)
+        store.release(lock)
 
 
 def _report_unloadable(faults: list[Fault]) -> None:
@@ -142,7 +142,7 @@ def _guarded(story, loaded, channels, now, outer_lock):
             results.append(st)
         return results, transient
     finally:
-        _release(lock)
+        store.release(lock)
         if outer_lock is not None:
             outer_lock.reacquire()
 
@@ -180,10 +180,3 @@ def _refusal(story: Story, loaded: list[Story]) -> str | None:
 def _stations() -> dict[str, str]:
     """Station code -> name, for the site's station pages."""
     return dict(db.session().execute(select(Station.code, Station.name)).all())
-
-
-def _release(lock) -> None:
-    try:
-        lock.release()
-    except Exception:  # expired or taken over: nothing left to release
-        log.warning("publish lock %s had expired", lock.name)
