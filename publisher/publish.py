@@ -54,9 +54,10 @@ def clientmsgid(slug: str) -> str:
     return "column-" + hashlib.sha256(slug.encode()).hexdigest()[:40]
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long a channel waits after a transient failure: 1, 2, 4 … minutes, at most an hour."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+# How long a channel waits after a transient failure, by attempt number. The
+# caller hands it in (bot.retry.for_column): one retry curve for the whole bot,
+# while the publisher stays pure.
+Backoff = Callable[[int], timedelta]
 
 
 def is_due(story: Story, now: datetime) -> bool:
@@ -68,12 +69,19 @@ def is_due(story: Story, now: datetime) -> bool:
 
 
 def advance_wechat(
-    story: Story, port: WeChatPort, store: StateStore, *, site_url: str, now: datetime
+    story: Story,
+    port: WeChatPort,
+    store: StateStore,
+    *,
+    site_url: str,
+    now: datetime,
+    backoff: Backoff,
 ) -> ChannelState:
     """Take the story's WeChat channel as far as it goes now; return its state.
 
     A permanent failure ends in state "failed" with a reason; a transient one is
-    recorded (reason, retry_after) and raised, leaving the state where it was.
+    recorded (reason, retry_after = now + backoff(attempts)) and raised, leaving
+    the state where it was.
     """
     st = store.load(story.slug, "wechat")
     if st.state in FINAL:
@@ -92,11 +100,13 @@ def advance_wechat(
             _poll(port, st)
             _save(store, st, now)
     except PublishError as exc:
-        _record_error(store, st, exc, now)
+        _record_error(store, st, exc, now, backoff)
     return st
 
 
-def poll_wechat(slug: str, port: WeChatPort, store: StateStore, *, now: datetime) -> ChannelState:
+def poll_wechat(
+    slug: str, port: WeChatPort, store: StateStore, *, now: datetime, backoff: Backoff
+) -> ChannelState:
     """Ask freepublish/get how a submitted article fares; record published or failed."""
     st = store.load(slug, "wechat")
     if st.state != "submitted":
@@ -104,7 +114,7 @@ def poll_wechat(slug: str, port: WeChatPort, store: StateStore, *, now: datetime
     try:
         _poll(port, st)
     except PublishError as exc:
-        _record_error(store, st, exc, now)
+        _record_error(store, st, exc, now, backoff)
     _save(store, st, now)
     return st
 
@@ -183,7 +193,9 @@ def _poll(port, st: ChannelState) -> None:
         _fail(st, f"微信{what}（publish_status {status}）", step="submitted")
 
 
-def _record_error(store: StateStore, st: ChannelState, exc: PublishError, now: datetime) -> None:
+def _record_error(
+    store: StateStore, st: ChannelState, exc: PublishError, now: datetime, backoff: Backoff
+) -> None:
     if exc.transient:
         st.reason = f"暂时失败，稍后重试：{exc}"
         st.retry_after = now + backoff(st.attempts)

@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import clock, db, store
+from bot import clock, db, retry, store
 from bot.care import greetings, quota
 from bot.care.occasions import OCCASIONS, occasions_on
 from bot.clock import SHANGHAI
@@ -56,11 +56,6 @@ class Outcome:
     reason: str | None = None
     transient: bool = False
     busy: bool = False
-
-
-def backoff(attempts: int) -> timedelta:
-    """How long a failed send waits for the beat: 1, 2, 4 … minutes, at most 30."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
 
 
 def prepare(key: str, day: date) -> tuple[list[tuple[greetings.Target, str]], list[str]]:
@@ -196,7 +191,7 @@ def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
     if row.state in FINAL:
         return False
     if row.state == "failed" and not reopen:
-        ready = row.updated_at.replace(tzinfo=UTC) + backoff(row.attempts)
+        ready = row.updated_at.replace(tzinfo=UTC) + retry.for_greetings(row.attempts)
         return ready <= now
     return True
 

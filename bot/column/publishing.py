@@ -18,7 +18,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from bot import clock, db, store
+from bot import clock, db, retry, store
 from bot.care import quota
 from bot.column.article_port import ClientPort
 from bot.column.editors import tell_editors
@@ -94,7 +94,8 @@ def publish_story(
 def poll(slug: str, now: datetime | None = None) -> ChannelState:
     """Confirm a submitted article by freepublish/get."""
     now = now or clock.now()
-    st = publish.poll_wechat(slug, port(), DbStateStore(db.session()), now=now)
+    st_store = DbStateStore(db.session())
+    st = publish.poll_wechat(slug, port(), st_store, now=now, backoff=retry.for_column)
     if st.state == "failed":
         tell_editors(st.title or slug, "微信", st.reason or "", slug)
     return st
@@ -153,7 +154,9 @@ _LABELS = {"wechat": "微信", "site": "网站"}
 def _advance(story, loaded, channel, st_store, now) -> ChannelState:
     cfg = current_app.config
     if channel == "wechat":
-        return publish.advance_wechat(story, port(), st_store, site_url=cfg["SITE_URL"], now=now)
+        return publish.advance_wechat(
+            story, port(), st_store, site_url=cfg["SITE_URL"], now=now, backoff=retry.for_column
+        )
     return publish.advance_site(
         story,
         loaded,

@@ -141,6 +141,7 @@ def test_a_run_failing_between_draft_and_submit_resumes_with_the_same_draft(
     st = wechat_state(session, "jiudu")
     assert st.state == "submitting"
     assert "稍后重试" in st.reason
+    assert st.retry_after - st.updated_at == timedelta(minutes=1)  # the first step of the curve
     publishing.publish_story("jiudu")
 
     assert len(platform.drafts) == len(platform.publishes) == 1
