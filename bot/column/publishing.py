@@ -59,13 +59,16 @@ def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
 
 def _report_unloadable(faults: list[Fault]) -> None:
     """Tell the editors, once per distinct problem, of story folders that do not load."""
-    by_folder: dict[str, list[str]] = {}
+    by_folder: dict[str, list[Fault]] = {}
     for fault in faults:
-        by_folder.setdefault(str(Path(fault.path).parent.name), []).append(str(fault))
-    for slug, lines in by_folder.items():
-        digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
+        by_folder.setdefault(str(Path(fault.path).parent.name), []).append(fault)
+    for slug, found in by_folder.items():
+        lines = sorted(str(f) for f in found)
+        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
         if store.client().set(f"publish:unloadable:{digest}", "1", nx=True, ex=30 * 86400):
-            tell_editors(slug, "稿件", "；".join(lines), slug)
+            # The folder is the notice's title; a field shows 20 characters: no path in it.
+            reason = "；".join(f"{f.field}: {f.reason}" for f in found)
+            tell_editors(slug, "稿件", reason, slug)
 
 
 def publish_story(

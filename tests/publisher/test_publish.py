@@ -203,7 +203,9 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, p
     told = editor_notices(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
     assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
-    assert "45009" in told[0]["data"]["keyword3"]["value"]
+    # A template field shows 20 characters on one line: the reason is cut there, whole in queue.
+    reason = told[0]["data"]["keyword3"]["value"]
+    assert reason.startswith("接口调用已达今日上限") and len(reason) == 20 and reason[-1] == "…"
 
 
 def test_an_unauthorised_account_fails_at_submit_and_a_retry_uses_the_same_draft(
