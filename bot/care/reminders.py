@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.care import contacts
+from bot.care.occasions import Occasion
 from bot.models import Staff, Station
 from bot.records.directory import short_name
 from bot.wechat import notices, templates
@@ -63,14 +64,14 @@ def monthly_data(station: Station, rows: list[contacts.Due], day: date) -> dict:
 
 
 def condolence_data(
-    station: Station, rows: list[contacts.Condolence], occasion: contacts.Occasion
+    station: Station, rows: list[contacts.Condolence], occasion: Occasion, on: date
 ) -> dict:
     """The condolence list's fields: area, households, the first names, the day, a hint."""
     tpl = "reminders/condolence.txt"
     area = short_name(station.name)
     entries = [c.veteran.name for c in rows]  # martyrs' families first, as keyword2 counts them
     martyrs = sum(c.reason.startswith(contacts.MARTYR_CATEGORY) for c in rows)
-    day = occasion.day.isoformat()
+    day = on.isoformat()
     return templates.fields(
         first=str(get_template_attribute(tpl, "first")(area, occasion.name)),
         keyword1=area,
@@ -106,18 +107,19 @@ def send_condolence(
     lead_days: int = contacts.CONDOLENCE_LEAD_DAYS,
 ) -> int:
     """Within lead_days before 春节 or 建军节, send each staff member their area's list once."""
-    occasion = contacts.occasion_due(day, lead_days)
-    if occasion is None:
+    due = contacts.occasion_due(day, lead_days)
+    if due is None:
         return 0
+    on, occasion = due
     lists: dict[int, list[contacts.Condolence]] = {}
 
     def message(member: Staff) -> dict | None:
         if member.station_id not in lists:
             lists[member.station_id] = contacts.condolence_list(session, member.station)
         rows = lists[member.station_id]
-        return condolence_data(member.station, rows, occasion) if rows else None
+        return condolence_data(member.station, rows, occasion, on) if rows else None
 
-    marker = f"care:condolence:{occasion.key}:{occasion.day.year}"
+    marker = f"care:condolence:{occasion.key}:{on.year}"
     return _send_each(session, client, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
 
 
