@@ -69,3 +69,21 @@ def upgrade(eng: Engine, revision: str = "head") -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def save_versioned(session: Session, model: type[Base], key: dict, version: int, **values) -> bool:
+    """Update the row matching key if it is still at version, bumping it; commit.
+
+    False when another run saved the row first (or it is gone): of two runs that
+    read the same version, only one moves the row on. Timestamp columns with an
+    onupdate (updated_at) are set as usual.
+    """
+    table = model.__table__
+    where = [table.c[name] == value for name, value in key.items()]
+    done = session.execute(
+        table.update()
+        .where(*where, table.c.version == version)
+        .values(**values, version=version + 1)
+    )
+    session.commit()
+    return done.rowcount == 1

@@ -6,14 +6,15 @@ from datetime import date
 
 from celery import shared_task
 
+from bot import retry
 from bot.care import greetings_send
 
 MAX_RETRIES = 6
 
 
-def _countdown(retries: int) -> int:
-    """Seconds before retry number retries+1: 60, 120, 240 … capped at 30 minutes."""
-    return min(60 * 2**retries, 1800)
+def _countdown(task) -> float:
+    """Seconds before the task's next retry, on the greetings' curve (bot.retry)."""
+    return retry.for_greetings(task.request.retries + 1).total_seconds()
 
 
 @shared_task(name="tasks.greetings.send_due")
@@ -27,5 +28,5 @@ def send_occasion(self, key: str, day: str) -> list[str]:
     """Send one occasion's greeting for day (YYYY-MM-DD); transient failures retry with backoff."""
     outcomes, _notes = greetings_send.send_occasion(key, date.fromisoformat(day))
     if any(o.transient or o.busy for o in outcomes):
-        raise self.retry(countdown=_countdown(self.request.retries))
+        raise self.retry(countdown=_countdown(self))
     return [f"{o.tag_name}:{o.state}" for o in outcomes]

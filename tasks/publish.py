@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from bot import retry
 from bot.column import editors, publishing
 from publisher.ports import PublishError
 
@@ -12,9 +13,9 @@ MAX_RETRIES = 8
 POLL_SECONDS = 60
 
 
-def _countdown(retries: int) -> int:
-    """Seconds before retry number retries+1: 30, 60, 120 … capped at an hour."""
-    return min(30 * 2**retries, 3600)
+def _countdown(task) -> float:
+    """Seconds before the task's next retry, on the column's curve (bot.retry)."""
+    return retry.for_column(task.request.retries + 1).total_seconds()
 
 
 @shared_task(name="tasks.publish.publish_due")
@@ -32,7 +33,7 @@ def publish_story(self, slug: str, channel: str | None = None) -> list[str]:
     except PublishError as exc:
         if not exc.transient:
             raise
-        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=_countdown(self)) from exc
     for st in states:
         if st.channel == "wechat" and st.state == "submitted":
             poll_wechat.apply_async(args=[slug], countdown=POLL_SECONDS)
@@ -47,7 +48,7 @@ def poll_wechat(self, slug: str) -> str:
     except PublishError as exc:
         if not exc.transient:
             raise
-        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=_countdown(self)) from exc
     if st.state == "submitted":
         raise self.retry(countdown=POLL_SECONDS)
     return st.state

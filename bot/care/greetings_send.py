@@ -2,9 +2,10 @@
 
 Each (occasion, year, tag) has one Campaign row, inserted before anything is
 sent (the unique constraint makes a second insert find the first). A send runs
-pending → sending → sent → finished, or failed (transient: 45009, 45011, -1, a
-timeout; retried later) or refused (the platform said no for good, or the month's
-mass quota is spent; a person decides, `greetings send` reopens it).
+pending → sending → sent → finished, or failed (transient in bot.wechat.errors:
+45011, 45066, -1, a timeout; retried later) or refused (the platform said no for
+good or for today, as 45009 the daily API quota does, or the month's mass quota
+is spent; a person decides, `greetings send` reopens it).
 
 What keeps it to one message per veteran:
 - "sending" is saved before message/mass/sendall, with the version check: of
@@ -22,18 +23,18 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import clock, db, store
-from bot.care import greetings
+from bot import clock, db, retry, store
+from bot.care import greetings, quota
 from bot.care.occasions import OCCASIONS, occasions_on
-from bot.clock import SHANGHAI, utcnow
+from bot.clock import SHANGHAI
 from bot.models import Campaign
-from bot.wechat.client import WeChatClient, client
+from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,6 @@ FINAL = ("sent", "finished", "refused")
 LOCK_SECONDS = 20
 # One thread per county tag (Liangshan has 17): the sends wait on the network, not the CPU.
 SEND_THREADS = 17
-REASONS = {
-    45009: "接口调用已达今日上限（45009），稍后重试",
-    45011: "接口调用太频繁（45011），稍后重试",
-    -1: "微信系统繁忙（-1），稍后重试",
-    None: "网络错误或超时（{msg}），稍后用同一 clientmsgid 重试",
-}
 
 
 @dataclass
@@ -61,11 +56,6 @@ class Outcome:
     reason: str | None = None
     transient: bool = False
     busy: bool = False
-
-
-def backoff(attempts: int) -> timedelta:
-    """How long a failed send waits for the beat: 1, 2, 4 … minutes, at most 30."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
 
 
 def prepare(key: str, day: date) -> tuple[list[tuple[greetings.Target, str]], list[str]]:
@@ -87,7 +77,7 @@ def send_occasion(
     texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
     started = greetings.sent_this_year(day.year)
     if key not in started:
-        reason = greetings.quota_refusal(key, day, started)
+        reason = quota.refusal(quota.greeting_send(key, day))
         if reason:
             for row in rows:
                 if row.state in ("pending", "failed") or (reopen and row.state == "refused"):
@@ -132,10 +122,7 @@ def send_due(now: datetime | None = None) -> list[Outcome] | None:
             outcomes += send_occasion(occasion.key, today, now=now)[0]
         return outcomes
     finally:
-        try:
-            lock.release()
-        except Exception:  # expired: nothing left to release
-            log.warning("greetings:due lock had expired")
+        store.release(lock)
 
 
 def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
@@ -153,40 +140,20 @@ def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
             return _outcome(_load(campaign_id), busy=True)
         version += 1
         try:
-            msg_id = mass_text(client(), row.tag_id, text, row.clientmsgid)
+            message = {"msgtype": "text", "text": {"content": text}}
+            msg_id = client().mass_send(row.tag_id, message, row.clientmsgid)
         except WeChatError as exc:
-            transient = exc.errcode is None or exc.transient
-            template = REASONS.get(exc.errcode, f"{exc.errcode} {exc.errmsg}")
-            reason = template.format(msg=exc.errmsg)
-            _save(row.id, version, state="failed" if transient else "refused", reason=reason)
-            log.warning("greeting %s: %s", row.clientmsgid, reason)
-            return _outcome(_load(campaign_id), transient=transient)
+            # Transient: beat retries with the same clientmsgid. Anything else, the daily
+            # API quota (45009) included, waits for a person: `greetings send`.
+            state = "failed" if exc.transient else "refused"
+            _save(row.id, version, state=state, reason=exc.reason)
+            log.warning("greeting %s: %s", row.clientmsgid, exc.reason)
+            return _outcome(_load(campaign_id), transient=exc.transient)
         if not _save(row.id, version, state="sent", msg_id=msg_id, reason=None):
             log.warning("greeting %s was saved by another run meanwhile", row.clientmsgid)
         return _outcome(_load(campaign_id))
-    finally:
-        try:
-            lock.release()
-        except Exception:  # expired while the call hung: the version check guarded the row
-            log.warning("greeting lock %s had expired", lock.name)
-
-
-def mass_text(wechat: WeChatClient, tag_id: int, text: str, clientmsgid: str) -> str | None:
-    """message/mass/sendall of a text to one tag; the msg_id, also when WeChat saw it before."""
-    body = {
-        "filter": {"is_to_all": False, "tag_id": tag_id},
-        "text": {"content": text},
-        "msgtype": "text",
-        "clientmsgid": clientmsgid,
-    }
-    try:
-        answer = wechat.post("cgi-bin/message/mass/sendall", body)
-    except WeChatError as exc:
-        if exc.errcode != 45065:
-            raise
-        # This clientmsgid went out within 24 h: the earlier send is this one.
-        answer = getattr(exc, "body", {}) or {}
-    return str(answer["msg_id"]) if answer.get("msg_id") else None
+    finally:  # expired while the call hung? the version check guarded the row
+        store.release(lock)
 
 
 def record_finish(fields: dict) -> bool:
@@ -224,7 +191,7 @@ def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
     if row.state in FINAL:
         return False
     if row.state == "failed" and not reopen:
-        ready = row.updated_at.replace(tzinfo=UTC) + backoff(row.attempts)
+        ready = row.updated_at.replace(tzinfo=UTC) + retry.for_greetings(row.attempts)
         return ready <= now
     return True
 
@@ -277,15 +244,8 @@ def _load(campaign_id: int) -> Campaign:
 
 
 def _save(campaign_id: int, version: int, **values) -> bool:
-    """Update the row if it is still at version; commit. False when another run moved it."""
-    session = db.session()
-    done = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.version == version)
-        .values(**values, version=version + 1, updated_at=utcnow())
-    )
-    session.commit()
-    return done.rowcount == 1
+    """Update the campaign if it is still at version; commit. False when another run moved it."""
+    return db.save_versioned(db.session(), Campaign, {"id": campaign_id}, version, **values)
 
 
 def _outcome(row: Campaign, transient: bool = False, busy: bool = False) -> Outcome:

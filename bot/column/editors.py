@@ -10,6 +10,7 @@ from flask import current_app
 from bot import clock, db, store
 from bot.clock import SHANGHAI
 from bot.column.publish_state import states
+from bot.wechat import templates
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 from publisher.ports import ChannelState
@@ -26,14 +27,14 @@ def tell_editors(title: str, channel: str, reason: str, slug: str = "") -> int:
     if not template or not cfg["EDITOR_OPENIDS"]:
         log.error("editors not told (%s %s: %s): no template or editors set", slug, channel, reason)
         return 0
-    values = {
-        "first": "风采录需要处理",
-        "keyword1": title,
-        "keyword2": channel,
-        "keyword3": reason[:200],
-        "remark": f"veteranbot queue 查看；修正后 veteranbot publish {slug}".strip(),
-    }
-    data = {k: {"value": v} for k, v in values.items()}
+    # A field shows 20 characters: the whole reason is in `veteranbot queue`.
+    data = templates.fields(
+        first="风采录需要处理",
+        keyword1=title,
+        keyword2=channel,
+        keyword3=reason,
+        remark=f"veteranbot queue 查看；修正后 veteranbot publish {slug}".strip(),
+    )
     told = 0
     for openid in cfg["EDITOR_OPENIDS"]:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import db
@@ -58,18 +58,9 @@ class DbStateStore:
                 self.session.add(PublishState(**values, version=1))
                 self.session.commit()
             else:
-                done = self.session.execute(
-                    update(PublishState)
-                    .where(
-                        PublishState.slug == st.slug,
-                        PublishState.channel == st.channel,
-                        PublishState.version == st.version,
-                    )
-                    .values(**values, version=st.version + 1)
-                )
-                if done.rowcount != 1:
+                key = {"slug": st.slug, "channel": st.channel}
+                if not db.save_versioned(self.session, PublishState, key, st.version, **values):
                     raise StateConflict(f"{st.slug}/{st.channel} was saved by another run")
-                self.session.commit()
         except (IntegrityError, StateConflict) as exc:
             self.session.rollback()
             raise StateConflict(f"{st.slug}/{st.channel} was saved by another run") from exc

@@ -1,4 +1,4 @@
-"""The bot's side of the column: WeChat port, database state, Redis locks, quota, editors.
+"""The bot's side of the column: WeChat port, database state, Redis locks, refusals, editors.
 
 publisher/ does the steps; this module hands it what it needs and decides what
 is due. Two locks keep two runs apart: `publish:due` around the whole scan
@@ -18,9 +18,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from bot import clock, db, store
-from bot.care import greetings
-from bot.clock import SHANGHAI
+from bot import clock, db, retry, store
+from bot.care import quota
 from bot.column.article_port import ClientPort
 from bot.column.editors import tell_editors
 from bot.column.publish_state import DbStateStore, states
@@ -52,21 +51,24 @@ def publish_due(now: datetime | None = None) -> list[ChannelState] | None:
         for story in loaded:
             channels = [c for c in CHANNELS if _open(saved.get((story.slug, c)), now)]
             if publish.is_due(story, now) and channels:
-                done += _guarded(story, loaded, channels, now, saved, lock)[0]
+                done += _guarded(story, loaded, channels, now, lock)[0]
         return done
     finally:
-        _release(lock)
+        store.release(lock)
 
 
 def _report_unloadable(faults: list[Fault]) -> None:
     """Tell the editors, once per distinct problem, of story folders that do not load."""
-    by_folder: dict[str, list[str]] = {}
+    by_folder: dict[str, list[Fault]] = {}
     for fault in faults:
-        by_folder.setdefault(str(Path(fault.path).parent.name), []).append(str(fault))
-    for slug, lines in by_folder.items():
-        digest = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
+        by_folder.setdefault(str(Path(fault.path).parent.name), []).append(fault)
+    for slug, found in by_folder.items():
+        lines = sorted(str(f) for f in found)
+        digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
         if store.client().set(f"publish:unloadable:{digest}", "1", nx=True, ex=30 * 86400):
-            tell_editors(slug, "稿件", "；".join(lines), slug)
+            # The folder is the notice's title; a field shows 20 characters: no path in it.
+            reason = "；".join(f"{f.field}: {f.reason}" for f in found)
+            tell_editors(slug, "稿件", reason, slug)
 
 
 def publish_story(
@@ -86,7 +88,7 @@ def publish_story(
             st = st_store.load(slug, name)
             if st.state == "failed":
                 st_store.save(publish.reopen(st))
-    results, transient = _guarded(story, loaded, channels, now, states(session), None)
+    results, transient = _guarded(story, loaded, channels, now, None)
     if transient:
         raise transient[0]  # the task retries with backoff; the state says where it stopped
     return results
@@ -95,7 +97,8 @@ def publish_story(
 def poll(slug: str, now: datetime | None = None) -> ChannelState:
     """Confirm a submitted article by freepublish/get."""
     now = now or clock.now()
-    st = publish.poll_wechat(slug, port(), DbStateStore(db.session()), now=now)
+    st_store = DbStateStore(db.session())
+    st = publish.poll_wechat(slug, port(), st_store, now=now, backoff=retry.for_column)
     if st.state == "failed":
         tell_editors(st.title or slug, "微信", st.reason or "", slug)
     return st
@@ -110,7 +113,7 @@ def _open(st: ChannelState | None, now: datetime) -> bool:
     return st is None or (st.state not in FINAL and not (st.retry_after and st.retry_after > now))
 
 
-def _guarded(story, loaded, channels, now, saved, outer_lock):
+def _guarded(story, loaded, channels, now, outer_lock):
     """Advance the story's channels under its own lock; refuse it first when it must be.
 
     Returns the channels' states and the transient errors met on the way.
@@ -123,7 +126,7 @@ def _guarded(story, loaded, channels, now, saved, outer_lock):
     try:
         before = {c: st_store.load(story.slug, c) for c in channels}
         untouched = all(s.state == "pending" for s in before.values())
-        reason = _refusal(story, loaded, saved) if untouched else None
+        reason = _refusal(story, loaded) if untouched else None
         results, transient = [], []
         for channel in channels:
             try:
@@ -143,7 +146,7 @@ def _guarded(story, loaded, channels, now, saved, outer_lock):
             results.append(st)
         return results, transient
     finally:
-        _release(lock)
+        store.release(lock)
         if outer_lock is not None:
             outer_lock.reacquire()
 
@@ -154,7 +157,9 @@ _LABELS = {"wechat": "微信", "site": "网站"}
 def _advance(story, loaded, channel, st_store, now) -> ChannelState:
     cfg = current_app.config
     if channel == "wechat":
-        return publish.advance_wechat(story, port(), st_store, site_url=cfg["SITE_URL"], now=now)
+        return publish.advance_wechat(
+            story, port(), st_store, site_url=cfg["SITE_URL"], now=now, backoff=retry.for_column
+        )
     return publish.advance_site(
         story,
         loaded,
@@ -166,35 +171,18 @@ def _advance(story, loaded, channel, st_store, now) -> ChannelState:
     )
 
 
-def _refusal(story: Story, loaded: list[Story], saved) -> str | None:
+def _refusal(story: Story, loaded: list[Story]) -> str | None:
     """Why the story must not go out: it fails the content check, or the mass quota."""
     faults = check_story(story)
     if faults:
         return "内容检查未通过：" + "；".join(str(f) for f in faults)
-    plan = {
-        st.slug: st.publish_at
-        for (slug, channel), st in saved.items()
-        if channel == "wechat" and st.mode == "mass" and st.state != "failed" and st.publish_at
-    }
-    for other in loaded:
-        st = saved.get((other.slug, "wechat"))
-        if other.wechat_mode == "mass" and (st is None or st.state != "failed"):
-            plan.setdefault(other.slug, other.publish_at)
-    plan.pop(story.slug, None)
-    # Holiday greetings spend the same monthly quota per follower.
-    if story.wechat_mode == "mass":
-        year = story.publish_at.astimezone(SHANGHAI).year
-        plan |= {f"问候·{name}": at for at, name in greetings.greeting_sends(year)}
-    return publish.mass_refusal(story, plan, current_app.config["MASS_QUOTA_PER_MONTH"])
+    if story.wechat_mode != "mass":
+        return None
+    # The month's mass sends (holiday greetings too) share one quota per follower.
+    reason = quota.refusal(quota.story_send(story.slug, story.publish_at), loaded)
+    return f"{reason}；请改为 wechat.mode: publish 或换到下个月" if reason else None
 
 
 def _stations() -> dict[str, str]:
     """Station code -> name, for the site's station pages."""
     return dict(db.session().execute(select(Station.code, Station.name)).all())
-
-
-def _release(lock) -> None:
-    try:
-        lock.release()
-    except Exception:  # expired or taken over: nothing left to release
-        log.warning("publish lock %s had expired", lock.name)

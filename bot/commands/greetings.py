@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from bot import clock
 from bot.care import greetings, greetings_send
 from bot.care.occasions import OCCASIONS
+from bot.care.plan import plan_lines
 from bot.wechat.errors import WeChatError
 
 STATE_NAMES = {
@@ -47,14 +47,7 @@ def greetings_group() -> None:
 def plan(year: int | None) -> None:
     """Each active occasion's date, the mass sends per month, quota warnings, suggestions."""
     year = year or _this_year()
-    lines = greetings.plan_lines(
-        year,
-        greetings.active_keys(),
-        greetings.set_dates(),
-        greetings.column_mass(year),
-        current_app.config["MASS_QUOTA_PER_MONTH"],
-    )
-    for line in lines:
+    for line in plan_lines(year):
         click.echo(line)
 
 

@@ -10,14 +10,16 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import update
 
+from bot import db
 from bot.care import greetings_send
 from bot.commands.greetings import greetings_group
-from bot.models import Campaign
+from bot.models import Campaign, PublishState
 from bot.records import tagging
 from bot.wechat.client import client
 from publisher.story import SHANGHAI
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
+from tests.publisher.story_maker import write_story
 
 SENDALL = "cgi-bin/message/mass/sendall"
 ARMY_DAY = date(2027, 8, 1)
@@ -182,11 +184,32 @@ def test_45011_is_recorded_then_retried_once(app, session, veterans, emulated):
 def test_the_task_retries_a_transient_failure(app, session, veterans, emulated):
     celery = celery_init_app(app)
     task = celery.tasks["tasks.greetings.send_occasion"]
-    emulated.inject(SENDALL, 45009)
+    emulated.inject(SENDALL, 45011)
     with pytest.raises(Retry):
         task.apply(args=["army-day", "2027-08-01"], throw=True)
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     assert "greetings-due" in BEAT_SCHEDULE
+
+
+def test_the_daily_api_quota_stops_the_tag_for_the_day_until_sent_by_hand(
+    app, session, veterans, emulated
+):
+    emulated.inject(SENDALL, 45009)
+    outcomes = greetings_send.send_due(at(ARMY_DAY, 9, 0))
+    (stopped,) = [o for o in outcomes if o.state != "sent"]
+    assert stopped.state == "refused" and not stopped.transient
+    assert "45009" in stopped.reason and "明天" in stopped.reason
+    # Neither beat nor the task spends more calls on it today.
+    greetings_send.send_due(at(ARMY_DAY, 9, 30))
+    celery = celery_init_app(app)
+    task = celery.tasks["tasks.greetings.send_occasion"]
+    task.apply(args=["army-day", "2027-08-01"], throw=True)
+    assert len(emulated.mass_sends) == len(COUNTIES) - 1
+    # The next day the bureau sends it by hand.
+    runner = app.test_cli_runner()
+    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    assert result.exit_code == 0, result.output
+    assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
 
 
 def test_a_lost_answer_is_retried_with_the_same_clientmsgid(session, veterans, emulated):
@@ -229,6 +252,34 @@ def test_beyond_the_monthly_quota_the_greeting_is_refused(make_app, veterans, em
         assert all("群发额度不足" in o.reason and "国庆节、中秋" in o.reason for o in outcomes)
         assert emulated.mass_sends == []
         greetings_send.send_occasion("national-day", date(2025, 10, 1))
+        assert len(emulated.mass_sends) == len(COUNTIES)
+
+
+def test_a_failed_column_story_leaves_its_place_in_the_quota_to_a_greeting(
+    make_app, veterans, emulated, tmp_path
+):
+    strict = make_app(MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="national-day")
+    eight = datetime(2025, 10, 1, 8, tzinfo=SHANGHAI)
+    write_story(tmp_path / "content", "oct-1", eight, mode="mass")
+    with strict.app_context():
+        # Queued for 08:00, the story comes first and takes October's one send.
+        outcomes, _ = greetings_send.send_occasion("national-day", date(2025, 10, 1))
+        assert {o.state for o in outcomes} == {"refused"}
+        assert all("专栏《oct-1》" in o.reason for o in outcomes)
+        # Its WeChat channel failed: it sent nothing, so the greeting may go.
+        session = db.session()
+        session.add(
+            PublishState(
+                slug="oct-1",
+                channel="wechat",
+                state="failed",
+                mode="mass",
+                publish_at=datetime(2025, 10, 1, 0, 0),
+            )
+        )
+        session.commit()
+        outcomes, _ = greetings_send.send_occasion("national-day", date(2025, 10, 1), reopen=True)
+        assert {o.state for o in outcomes} == {"sent"}
         assert len(emulated.mass_sends) == len(COUNTIES)
 
 

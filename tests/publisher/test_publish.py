@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from bot import clock, db
 from bot.column import publish_state, publishing
-from bot.models import PublishState
+from bot.models import Campaign, PublishState
 from publisher.story import SHANGHAI
 from tests.publisher.story_maker import (
     EDITORS,
@@ -141,6 +141,7 @@ def test_a_run_failing_between_draft_and_submit_resumes_with_the_same_draft(
     st = wechat_state(session, "jiudu")
     assert st.state == "submitting"
     assert "稍后重试" in st.reason
+    assert st.retry_after - st.updated_at == timedelta(minutes=1)  # the first step of the curve
     publishing.publish_story("jiudu")
 
     assert len(platform.drafts) == len(platform.publishes) == 1
@@ -202,7 +203,9 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, p
     told = editor_notices(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
     assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
-    assert "45009" in told[0]["data"]["keyword3"]["value"]
+    # A template field shows 20 characters on one line: the reason is cut there, whole in queue.
+    reason = told[0]["data"]["keyword3"]["value"]
+    assert reason.startswith("接口调用已达今日上限") and len(reason) == 20 and reason[-1] == "…"
 
 
 def test_an_unauthorised_account_fails_at_submit_and_a_retry_uses_the_same_draft(
@@ -339,8 +342,25 @@ def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
 
     publishing.publish_due()
 
-    assert len(platform.mass_sends) == 1
-    assert wechat_state(session, "jiudu").state == "published"
+    (sent,) = platform.mass_sends
+    st = wechat_state(session, "jiudu")  # WeChat's 45065 names the first send: that is ours
+    assert (st.state, st.msg_id) == ("published", str(sent["msg_id"]))
+
+
+def test_a_repeat_wechat_is_still_taking_is_retried_later_not_failed(
+    session, platform, content, veterans
+):
+    write_story(content, "jiudu", ago(hours=1), mode="mass")
+    platform.inject("cgi-bin/message/mass/sendall", 45066)  # "retry later", not a refusal
+
+    publishing.publish_due()
+    st = wechat_state(session, "jiudu")
+    assert st.state == "submitting" and "稍后重试" in st.reason
+    publishing.publish_story("jiudu", "wechat")
+
+    (sent,) = platform.mass_sends
+    st = wechat_state(session, "jiudu")
+    assert (st.state, st.msg_id) == ("published", str(sent["msg_id"]))
 
 
 def test_a_mass_story_beyond_the_monthly_quota_is_refused(
@@ -375,6 +395,37 @@ def test_holiday_greetings_count_against_a_mass_storys_monthly_quota(
     write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
 
     with quota_app.app_context():
+        publishing.publish_due()
+        refused = publish_state.states(db.session())[("late-august", "wechat")]
+
+    assert platform.mass_sends == []
+    assert refused.state == "failed"
+    assert "群发额度不足" in refused.reason and "建军节" in refused.reason
+
+
+def test_a_greeting_sent_and_since_switched_off_still_counts_against_the_quota(
+    make_app, platform, content, veterans, tmp_path
+):
+    # 建军节 2026 went out; the bureau has switched greetings off since. The
+    # followers still had that send this August.
+    quota_app = make_app(
+        **publishing_settings(tmp_path, MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="none")
+    )
+    write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
+
+    with quota_app.app_context():
+        session = db.session()
+        session.add(
+            Campaign(
+                occasion="army-day",
+                year=2026,
+                tag_id=1,
+                tag_name="退役军人",
+                state="sent",
+                clientmsgid="greet-army-day-2026-1",
+            )
+        )
+        session.commit()
         publishing.publish_due()
         refused = publish_state.states(db.session())[("late-august", "wechat")]
 

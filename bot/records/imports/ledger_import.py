@@ -21,7 +21,7 @@ from bot.crypto import FieldCipher
 from bot.models import Station, Veteran
 from bot.records import files
 from bot.records.exports import LEDGER_COLUMNS
-from bot.records.identity import InvalidInput, parse_id_number
+from bot.records.identity import YOUNGEST_ENLISTMENT_AGE, InvalidInput, parse_id_number
 from bot.records.identity import normalize_mobile as parse_mobile
 from bot.records.imports.table_files import ImportFailed, Row, RowProblem, read_rows
 
@@ -38,7 +38,6 @@ CATEGORIES = (
 FLAG_COLUMNS = {"困难": "hardship", "伤残": "disability"}
 YES, NO = {"是", "有", "1", "y", "yes", "true", "√"}, {"否", "无", "0", "n", "no", "false", ""}
 EARLIEST_YEAR = 1930
-YOUNGEST_ENLISTMENT_AGE = 16
 STATION_SUFFIX = "退役军人服务站"
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%Y/%m/%d")
 
