@@ -42,6 +42,7 @@ FLOORS = {
     "bot.queue": INFRASTRUCTURE,
     "bot.crypto": INFRASTRUCTURE,
     "bot.clock": INFRASTRUCTURE,
+    "bot.retry": INFRASTRUCTURE,
     "bot.logs": INFRASTRUCTURE,
     "bot.runner": INFRASTRUCTURE,
     "bot.models": INFRASTRUCTURE,
@@ -110,8 +111,11 @@ GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 def floor(name: str) -> int:
     """The floor of a module: that of the longest prefix in FLOORS."""
+    if name == "bot":
+        return FLOORS[name]
     parts = name.split(".")
-    for end in range(len(parts), 0, -1):
+    # "bot" alone names create_app's module; a new bot/x.py must be placed explicitly.
+    for end in range(len(parts), 1 if parts[0] == "bot" else 0, -1):
         prefix = ".".join(parts[:end])
         if prefix in FLOORS:
             return FLOORS[prefix]
