@@ -14,7 +14,6 @@ import csv
 import io
 import re
 import zipfile
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import BinaryIO, NoReturn
 
 import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 
 # Cells starting like this would run as formulas in Excel (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -208,7 +206,7 @@ def _xlsx_lines(
     try:
         with zipfile.ZipFile(path) as packed:
             unpacked = sum(item.file_size for item in packed.infolist())
-    except (zipfile.BadZipFile, OSError, EOFError):
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
         problems.stop(WHOLE_FILE, BAD_XLSX)
     if max_bytes is not None and unpacked > max_bytes * XLSX_MAX_EXPANSION:
         limit = max_bytes * XLSX_MAX_EXPANSION
@@ -217,9 +215,12 @@ def _xlsx_lines(
             f"解压后超过 {limit:,} 字节（IMPORT_MAX_BYTES 的 {XLSX_MAX_EXPANSION} 倍），"
             "请拆成几个文件",
         )
+    # A damaged zip or workbook fails in openpyxl, zipfile, zlib or the XML
+    # parser with almost any exception (EOFError, zlib.error, TypeError,
+    # NotImplementedError for odd zip versions): each means the same to staff.
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError, SyntaxError):
+    except Exception:
         problems.stop(WHOLE_FILE, BAD_XLSX)
     try:
         if not book.worksheets:
@@ -227,13 +228,13 @@ def _xlsx_lines(
         sheet = book.worksheets[0]
         rows = enumerate(sheet.iter_rows(values_only=True), start=1)
         while True:
-            # A truncated sheet fails mid-way: its XML (SyntaxError covers
-            # ParseError) or its compressed stream breaks off.
+            # A truncated sheet fails mid-way, as variously as above: its XML
+            # (ParseError), its compressed stream or its cells break off.
             try:
                 number, values = next(rows)
             except StopIteration:
                 return
-            except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+            except Exception:
                 problems.stop(WHOLE_FILE, BROKEN_SHEET)
             yield number, list(values)
     finally:
