@@ -91,11 +91,25 @@ def truncated_sheet(path, good):
     path.write_bytes(out.getvalue())
 
 
+def garbled_sheet(path, good):
+    """The sheet's compressed bytes overwritten halfway through: zlib or the CRC fails."""
+    good(path)
+    with zipfile.ZipFile(path) as packed:
+        sheet = packed.getinfo("xl/worksheets/sheet1.xml")
+    data = bytearray(path.read_bytes())
+    # The local header is 30 bytes, then the name and extra field, then the data.
+    start = sheet.header_offset + 30 + len(sheet.filename) + len(sheet.extra)
+    middle = start + sheet.compress_size // 2
+    data[middle : middle + 64] = bytes(range(64))
+    path.write_bytes(bytes(data))
+
+
 BAD_FILES = [
     (truncated_zip, f"ledger.xlsx: {BAD_XLSX}"),
     (empty, "ledger.xlsx: 文件是空的"),
     (csv_renamed, f"ledger.xlsx: {BAD_XLSX}"),
     (truncated_sheet, f"ledger.xlsx: {BROKEN_SHEET}"),
+    (garbled_sheet, f"ledger.xlsx: {BAD_XLSX}"),
 ]
 
 
