@@ -90,3 +90,16 @@ def test_preview_of_a_broken_or_unknown_story_says_why(cli, app):
     assert unknown.exit_code != 0 and "没有这篇稿件" in unknown.output
     climbing = cli("preview", "..")
     assert climbing.exit_code != 0
+
+
+def test_check_names_a_story_with_an_impossible_date_without_a_traceback(cli, app):
+    root = Path(app.config["CONTENT_DIR"])
+    good = write_story(root, "good", GOOD)
+    bad = write_story(root, "bad", GOOD.replace("2025-08-01 09:00", "2026-02-30"))
+    result = cli("check")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # not a ValueError out of PyYAML
+    assert result.stdout.splitlines() == [
+        f"{bad / 'index.md'}: publish_at: '2026-02-30' is not a date and time"
+    ]
+    assert "Traceback" not in result.output and str(good) not in result.output

@@ -132,3 +132,22 @@ def _cover_name(client) -> str:
     page = fetch(client, "/column/jiudu-morning/").text
     start = page.index('src="cover-') + len('src="')
     return page[start : page.index('"', start)]
+
+
+def test_site_build_leaves_out_a_cover_that_is_not_a_picture_and_says_so(app, client):
+    content = Path(app.config["CONTENT_DIR"])
+    now = datetime.now(SHANGHAI)
+    write_story(content, "jiudu-morning", "九都镇服务站的早晨", now - timedelta(days=8))
+    write_story(content, "disguised", "伪装的封面", now - timedelta(days=1))
+    cover = content / "articles" / "disguised" / "cover.jpg"
+    cover.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+
+    result = app.test_cli_runner().invoke(site, ["build"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 篇故事已刊出（共 2 篇）" in result.output
+    assert f"{cover}: 不是可读的图片，网站上未放出" in result.output
+    page = fetch(client, "/column/disguised/")
+    assert page.status == 200 and "伪装的封面" in page.text and "<img" not in page.text
+    site_dir = Path(app.config["SITE_DIR"])
+    assert not any(b"<script>" in p.read_bytes() for p in site_dir.rglob("*") if p.is_file())

@@ -115,3 +115,23 @@ def test_weekly_reminder_is_quiet_when_a_story_is_queued(publish_tasks, platform
 
     assert publish_tasks.weekly_reminder() is False
     assert reminders(platform) == []
+
+
+def test_a_story_with_an_impossible_date_holds_back_no_other_and_editors_hear_of_it(
+    publish_tasks, session, platform, content
+):
+    write_story(content, "jiudu", ago(minutes=5))
+    bad = write_story(content, "typo", ago(minutes=5))
+    index = bad / "index.md"
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    index.write_text(
+        "".join("publish_at: 2026-02-30\n" if x.startswith("publish_at:") else x for x in lines),
+        encoding="utf-8",
+    )
+
+    assert publish_tasks.publish_due() == 2  # jiudu's two channels
+
+    assert channel_state(session, "jiudu").state == "published"
+    told = editor_notices(platform)
+    assert sorted(m["touser"] for m in told) == sorted(EDITORS)
+    assert "'2026-02-30' is not a date and time" in str(told[0]["data"])
