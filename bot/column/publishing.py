@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot import clock, db, retry, store
 from bot.care import quota
+from bot.care.settings import CareSettings
 from bot.column.article_port import ClientPort
 from bot.column.editors import tell_editors
 from bot.column.publish_state import DbStateStore, states
@@ -179,7 +180,9 @@ def _refusal(story: Story, loaded: list[Story]) -> str | None:
     if story.wechat_mode != "mass":
         return None
     # The month's mass sends (holiday greetings too) share one quota per follower.
-    reason = quota.refusal(quota.story_send(story.slug, story.publish_at), loaded)
+    care = CareSettings.from_config(current_app.config)
+    send = quota.story_send(story.slug, story.publish_at)
+    reason = quota.refusal(db.session(), care, send, loaded)
     return f"{reason}；请改为 wechat.mode: publish 或换到下个月" if reason else None
 
 

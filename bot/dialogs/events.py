@@ -76,7 +76,7 @@ def mass_send_job_finish(message) -> Reply:
     """
     from bot.care import greetings_send
 
-    greetings_send.record_finish(message._data)
+    greetings_send.record_finish(db.session(), message._data)
     return Reply.silent()
 
 
