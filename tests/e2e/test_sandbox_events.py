@@ -78,7 +78,7 @@ def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path)
     platform_events.publish_pending_polls = 100  # only the event can say it finished
     write_story(tmp_path / "content", "jiudu", ago(minutes=5))
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     (job,) = platform_events.publishes
 
     def hint():
