@@ -87,3 +87,8 @@ def save_versioned(session: Session, model: type[Base], key: dict, version: int,
     )
     session.commit()
     return done.rowcount == 1
+
+
+def session_factory() -> sessionmaker:
+    """The current app's session factory, for work that opens its own sessions (threads)."""
+    return current_app.extensions["db"]

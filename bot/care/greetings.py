@@ -1,4 +1,4 @@
-"""Holiday greetings: their settings, the texts, and who gets them.
+"""Holiday greetings: the dates set by hand, the texts, and who gets them.
 
 A greeting is a mass text (message/mass/sendall, msgtype text) to the veterans'
 tags, never is_to_all. Text rather than mpnews: a greeting is three lines and
@@ -16,16 +16,16 @@ they share with the column in bot.care.quota; the year's plan in bot.care.plan.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot import db
 from bot.care.occasions import OCCASIONS, SetDates, merged_into
-from bot.care.occasions import parse_set_dates as _parse
+from bot.care.settings import CareSettings
 from bot.models import Campaign, OccasionDate, Station
 from bot.records.directory import short_name
 
@@ -46,30 +46,18 @@ class Target:
 # -- settings ----------------------------------------------------------------------------
 
 
-def active_keys() -> tuple[str, ...]:
-    """The occasions switched on in GREETING_OCCASIONS."""
-    return tuple(current_app.config["GREETING_OCCASIONS"])
-
-
-def set_dates() -> SetDates:
+def set_dates(session: Session, settings: CareSettings) -> SetDates:
     """Dates set by hand: YI_NEW_YEAR, overridden by `greetings set-date` rows."""
-    found = {("yi-new-year", y): d for y, d in _parse(current_app.config["YI_NEW_YEAR"]).items()}
-    for row in db.session().scalars(select(OccasionDate)):
+    found = {("yi-new-year", y): d for y, d in settings.yi_new_year.items()}
+    for row in session.scalars(select(OccasionDate)):
         found[(row.occasion, row.year)] = row.day
     return found
 
 
-def greeting_time() -> time:
-    """GREETING_TIME as a time of day (Asia/Shanghai)."""
-    hh, mm = current_app.config["GREETING_TIME"].split(":")
-    return time(int(hh), int(mm))
-
-
-def store_date(key: str, day: date) -> None:
+def store_date(session: Session, key: str, day: date) -> None:
     """Record the date the prefecture set for an occasion this year (replacing one set before)."""
     if not OCCASIONS[key].set_each_year:
         raise ValueError(f"{key} 的日期按历法计算，不能手工设定")
-    session = db.session()
     row = session.scalar(
         select(OccasionDate).where(OccasionDate.occasion == key, OccasionDate.year == day.year)
     )
@@ -83,9 +71,9 @@ def store_date(key: str, day: date) -> None:
 # -- what went out ---------------------------------------------------------------------
 
 
-def sent_this_year(year: int) -> set[str]:
+def sent_this_year(session: Session, year: int) -> set[str]:
     """Occasions with a campaign of year that went out (or may have)."""
-    rows = db.session().scalars(
+    rows = session.scalars(
         select(Campaign.occasion).where(
             Campaign.year == year, Campaign.state.in_(("sending", "sent", "finished"))
         )
@@ -96,16 +84,21 @@ def sent_this_year(year: int) -> set[str]:
 # -- texts and targets -------------------------------------------------------------------
 
 
-def _templates() -> Environment:
-    own = Path(current_app.config["CONTENT_DIR"]) / "greetings"
+@lru_cache(maxsize=8)
+def _templates(content_dir: Path) -> Environment:
+    # One environment per content folder: its loaders notice an edited template by mtime.
+    own = content_dir / "greetings"
     loader = ChoiceLoader([FileSystemLoader(str(own)), FileSystemLoader(str(BUNDLED))])
     return Environment(loader=loader, undefined=StrictUndefined, autoescape=False)
 
 
-def render_all(key: str, year: int, found: list[Target]) -> list[str]:
+def render_all(
+    session: Session, settings: CareSettings, key: str, year: int, found: list[Target]
+) -> list[str]:
     """The greeting text for each tag: the occasion's template with its county's phone."""
-    also = [o.name for o in merged_into(key, year, active_keys(), set_dates())]
-    template = _templates().get_template(f"{key}.md")
+    keys = settings.occasions
+    also = [o.name for o in merged_into(key, year, keys, set_dates(session, settings))]
+    template = _templates(settings.content_dir).get_template(f"{key}.md")
     texts = []
     for target in found:
         text = template.render(
@@ -119,12 +112,11 @@ def render_all(key: str, year: int, found: list[Target]) -> list[str]:
     return texts
 
 
-def targets(tags: list[dict]) -> tuple[list[Target], list[str]]:
+def targets(session: Session, veteran_tag: str, tags: list[dict]) -> tuple[list[Target], list[str]]:
     """The tags a greeting goes to, from tags/get, and notes on who they leave out."""
-    veteran_tag = current_app.config["VETERAN_TAG"]
     counties = {
         f"{short_name(s.name)}{veteran_tag}": s
-        for s in db.session().scalars(select(Station).where(Station.level == "county"))
+        for s in session.scalars(select(Station).where(Station.level == "county"))
     }
     county_tags = [t for t in tags if t["name"].endswith(veteran_tag) and t["name"] != veteran_tag]
     everyone = next((t for t in tags if t["name"] == veteran_tag), None)

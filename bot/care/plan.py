@@ -9,18 +9,21 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from sqlalchemy.orm import Session
+
 from bot.care import greetings, quota
 from bot.care.occasions import MERGES, OCCASIONS, PRIORITY, calendar
+from bot.care.settings import CareSettings
 
 
-def plan_lines(year: int) -> list[str]:
+def plan_lines(session: Session, settings: CareSettings, year: int) -> list[str]:
     """The year's greetings, the mass sends per month, quota warnings and what to merge or drop."""
-    keys = greetings.active_keys()
-    days, notes = calendar(year, keys, greetings.set_dates())
-    most = quota.limit()
+    days, notes = calendar(year, settings.occasions, greetings.set_dates(session, settings))
+    most = settings.mass_quota
     lines = [f"{d.isoformat()}  {o.key}  {o.name}" for d, o in days]
     lines += [f"注：{n}" for n in notes]
-    months = {month: [s.label for s in sends] for (_, month), sends in quota.by_month(year).items()}
+    by_month = quota.by_month(session, settings, year)
+    months = {month: [s.label for s in sends] for (_, month), sends in by_month.items()}
     greeting_days: dict[int, list[tuple[date, str]]] = defaultdict(list)
     for d, o in days:
         greeting_days[d.month].append((d, o.key))

@@ -22,12 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot import db
 from bot.care import greetings
 from bot.care.occasions import OCCASIONS, calendar
+from bot.care.settings import CareSettings
 from bot.clock import SHANGHAI, month_of
 from bot.models import PublishState
 from publisher.story import Story, load_all
@@ -44,14 +44,9 @@ class MassSend:
     label: str  # 建军节, 专栏《slug》
 
 
-def limit() -> int:
-    """MASS_QUOTA_PER_MONTH: mass sends a follower may receive in one month."""
-    return int(current_app.config["MASS_QUOTA_PER_MONTH"])
-
-
-def greeting_send(key: str, day: date) -> MassSend:
+def greeting_send(settings: CareSettings, key: str, day: date) -> MassSend:
     """The greeting for occasion key on day, at GREETING_TIME."""
-    at = datetime.combine(day, greetings.greeting_time(), SHANGHAI)
+    at = datetime.combine(day, settings.greeting_time, SHANGHAI)
     return MassSend(at, f"greeting:{key}", OCCASIONS[key].name)
 
 
@@ -60,18 +55,21 @@ def story_send(slug: str, at: datetime) -> MassSend:
     return MassSend(at, f"story:{slug}", f"专栏《{slug}》")
 
 
-def greeting_sends(year: int) -> list[MassSend]:
+def greeting_sends(session: Session, settings: CareSettings, year: int) -> list[MassSend]:
     """The year's greetings that count: switched on, or sent (or being sent) this year."""
-    keys = tuple(dict.fromkeys((*greetings.active_keys(), *greetings.sent_this_year(year))))
-    days, _notes = calendar(year, keys, greetings.set_dates())
-    return [greeting_send(o.key, day) for day, o in days]
+    sent = greetings.sent_this_year(session, year)
+    keys = tuple(dict.fromkeys((*settings.occasions, *sent)))
+    days, _notes = calendar(year, keys, greetings.set_dates(session, settings))
+    return [greeting_send(settings, o.key, day) for day, o in days]
 
 
-def column_sends(stories: Iterable[Story] | None = None) -> list[MassSend]:
+def column_sends(
+    session: Session, settings: CareSettings, stories: Iterable[Story] | None = None
+) -> list[MassSend]:
     """The column's mass stories that count: sent or queued, not failed; the saved state wins."""
     if stories is None:
-        stories = load_all(current_app.config["CONTENT_DIR"]).stories
-    rows = db.session().scalars(select(PublishState).where(PublishState.channel == "wechat"))
+        stories = load_all(settings.content_dir).stories
+    rows = session.scalars(select(PublishState).where(PublishState.channel == "wechat"))
     saved = {row.slug: row for row in rows}
     found = {
         row.slug: story_send(row.slug, row.publish_at.replace(tzinfo=UTC))
@@ -85,21 +83,32 @@ def column_sends(stories: Iterable[Story] | None = None) -> list[MassSend]:
     return list(found.values())
 
 
-def by_month(year: int, stories: Iterable[Story] | None = None) -> dict[Month, list[MassSend]]:
+def by_month(
+    session: Session, settings: CareSettings, year: int, stories: Iterable[Story] | None = None
+) -> dict[Month, list[MassSend]]:
     """Every counted mass send of year, by Asia/Shanghai month, in time order."""
     months: dict[Month, list[MassSend]] = defaultdict(list)
-    for send in (*greeting_sends(year), *column_sends(stories)):
+    sends = (
+        *greeting_sends(session, settings, year),
+        *column_sends(session, settings, stories),
+    )
+    for send in sends:
         if month_of(send.at)[0] == year:
             months[month_of(send.at)].append(send)
     return {month: sorted(sends) for month, sends in sorted(months.items())}
 
 
-def refusal(send: MassSend, stories: Iterable[Story] | None = None) -> str | None:
+def refusal(
+    session: Session,
+    settings: CareSettings,
+    send: MassSend,
+    stories: Iterable[Story] | None = None,
+) -> str | None:
     """Why send may not go out, or None: its place among its month's sends, against the quota."""
     month = month_of(send.at)
-    others = by_month(month[0], stories).get(month, [])
+    others = by_month(session, settings, month[0], stories).get(month, [])
     plan = sorted([s for s in others if s.key != send.key] + [send])
-    quota = limit()
+    quota = settings.mass_quota
     if plan.index(send) < quota:
         return None
     earlier = "、".join(s.label for s in plan[:quota])

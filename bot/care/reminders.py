@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import redis
-from flask import get_template_attribute
+from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,15 @@ log = logging.getLogger(__name__)
 LIST_NAMES = 5
 REMINDER_MARKER_SECONDS = 40 * 86400
 CONDOLENCE_MARKER_SECONDS = 60 * 86400
+# The field texts are macros in bot/templates/reminders/, read without the Flask app.
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+    autoescape=False,
+)
+
+
+def _macro(template: str, name: str):
+    return getattr(_TEMPLATES.get_template(template).module, name)
 
 
 def name_list(entries: list[str], total: int, unit: str = "人") -> str:
@@ -54,12 +64,12 @@ def monthly_data(station: Station, rows: list[contacts.Due], day: date) -> dict:
     entries = [d.veteran.name for d in rows]  # visit-owed first, as keyword2 counts them
     visits = sum(d.needs_visit for d in rows)
     return templates.fields(
-        first=str(get_template_attribute(tpl, "first")(area, day.month)),
+        first=str(_macro(tpl, "first")(area, day.month)),
         keyword1=area,
-        keyword2=str(get_template_attribute(tpl, "summary")(len(rows), visits)),
+        keyword2=str(_macro(tpl, "summary")(len(rows), visits)),
         keyword3=name_list(entries, len(rows)),
         keyword4=day.isoformat(),
-        remark=str(get_template_attribute(tpl, "remark")(station.code)),
+        remark=str(_macro(tpl, "remark")(station.code)),
     )
 
 
@@ -73,17 +83,17 @@ def condolence_data(
     martyrs = sum(c.reason.startswith(contacts.MARTYR_CATEGORY) for c in rows)
     day = on.isoformat()
     return templates.fields(
-        first=str(get_template_attribute(tpl, "first")(area, occasion.name)),
+        first=str(_macro(tpl, "first")(area, occasion.name)),
         keyword1=area,
-        keyword2=str(get_template_attribute(tpl, "summary")(len(rows), martyrs)),
+        keyword2=str(_macro(tpl, "summary")(len(rows), martyrs)),
         keyword3=name_list(entries, len(rows), "户"),
         keyword4=day,
-        remark=str(get_template_attribute(tpl, "remark")(occasion.name, day, station.code)),
+        remark=str(_macro(tpl, "remark")(occasion.name, day, station.code)),
     )
 
 
 def send_monthly(
-    session: Session, client: WeChatClient, r: redis.Redis, template_id: str, day: date
+    session: Session, wechat: WeChatClient, r: redis.Redis, template_id: str, day: date
 ) -> int:
     """Send each staff member their area's uncontacted veterans (once per day); return how many."""
     lists: dict[int, list[contacts.Due]] = {}
@@ -95,12 +105,12 @@ def send_monthly(
         return monthly_data(member.station, rows, day) if rows else None
 
     marker = f"care:reminder:{day.isoformat()}"
-    return _send_each(session, client, r, template_id, marker, message, REMINDER_MARKER_SECONDS)
+    return _send_each(session, wechat, r, template_id, marker, message, REMINDER_MARKER_SECONDS)
 
 
 def send_condolence(
     session: Session,
-    client: WeChatClient,
+    wechat: WeChatClient,
     r: redis.Redis,
     template_id: str,
     day: date,
@@ -120,7 +130,7 @@ def send_condolence(
         return condolence_data(member.station, rows, occasion, on) if rows else None
 
     marker = f"care:condolence:{occasion.key}:{on.year}"
-    return _send_each(session, client, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
+    return _send_each(session, wechat, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
 
 
 def _staff(session: Session) -> Iterator[Staff]:
@@ -129,7 +139,7 @@ def _staff(session: Session) -> Iterator[Staff]:
 
 def _send_each(
     session: Session,
-    client: WeChatClient,
+    wechat: WeChatClient,
     r: redis.Redis,
     template_id: str,
     marker_prefix: str,
@@ -141,7 +151,7 @@ def _send_each(
         log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
         return 0
     return notices.send_each_once(
-        client,
+        wechat,
         r,
         template_id,
         _staff(session),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot import db
 from bot.models import MediaUpload, PublishState
@@ -35,7 +36,7 @@ def _state(row: PublishState) -> ChannelState:
 class DbStateStore:
     """publisher.ports.StateStore over the app's database; each save commits."""
 
-    def __init__(self, session, lock=None):
+    def __init__(self, session: Session, lock=None):
         self.session = session
         self.lock = lock
 
@@ -82,15 +83,14 @@ class DbStateStore:
             self.session.rollback()
 
 
-def states(session) -> dict[tuple[str, str], ChannelState]:
+def states(session: Session) -> dict[tuple[str, str], ChannelState]:
     """Every saved channel state, by (slug, channel)."""
     rows = session.scalars(select(PublishState)).all()
     return {(r.slug, r.channel): _state(r) for r in rows}
 
 
-def record_hint(publish_id: str, status: str, article_url: str) -> str | None:
+def record_hint(session: Session, publish_id: str, status: str, article_url: str) -> str | None:
     """Note what a PUBLISHJOBFINISH event said on the matching channel; return its slug."""
-    session = db.session()
     row = session.scalar(select(PublishState).where(PublishState.publish_id == publish_id))
     if row is None:
         return None

@@ -39,7 +39,7 @@ def template_data(request: HelpRequest) -> dict:
 
 
 def send_help_request(
-    session: Session, client: WeChatClient, r: redis.Redis, template_id: str, request_id: int
+    session: Session, wechat: WeChatClient, r: redis.Redis, template_id: str, request_id: int
 ) -> int:
     """Send the notice to each responsible staff member not yet told; return how many now."""
     request = session.get(HelpRequest, request_id)
@@ -54,7 +54,7 @@ def send_help_request(
         log.warning("no staff bound for station %s (request %s)", request.station_id, request_id)
     data = template_data(request)
     return notices.send_each_once(
-        client,
+        wechat,
         r,
         template_id,
         staff,

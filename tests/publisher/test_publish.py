@@ -13,6 +13,7 @@ from bot import clock, db
 from bot.column import publish_state, publishing
 from bot.models import Campaign, PublishState
 from publisher.story import SHANGHAI
+from tests import wiring
 from tests.publisher.story_maker import (
     EDITORS,
     ago,
@@ -59,7 +60,7 @@ def rewind(session, slug, **values) -> None:
 def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, content):
     write_story(content, "jiudu", ago(hours=1))
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     (draft,) = platform.drafts
     article = draft["articles"][0]
@@ -84,8 +85,8 @@ def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, 
 def test_publish_due_twice_drafts_uploads_and_submits_nothing_twice(session, platform, content):
     write_story(content, "jiudu", ago(hours=1))
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert len(platform.materials) == len(platform.body_images) == 1
@@ -95,7 +96,7 @@ def test_the_same_image_in_two_stories_is_uploaded_once(session, platform, conte
     write_story(content, "jiudu", ago(hours=2))
     write_story(content, "butuo", ago(hours=1), title="布拖县服务站")
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == 2
     assert len(platform.materials) == len(platform.body_images) == 1
@@ -111,8 +112,8 @@ def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platfo
         with app.app_context():
             start.wait()
             try:
-                publishing.publish_due()
-                publishing.publish_story("jiudu")
+                publishing.publish_due(*wiring.column())
+                publishing.publish_story(*wiring.column(), "jiudu")
             except Exception as exc:  # reported below, not swallowed
                 errors.append(exc)
 
@@ -137,12 +138,12 @@ def test_a_run_failing_between_draft_and_submit_resumes_with_the_same_draft(
     write_story(content, "jiudu", ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", -1)  # system busy: the run stops there
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     st = wechat_state(session, "jiudu")
     assert st.state == "submitting"
     assert "稍后重试" in st.reason
     assert st.retry_after - st.updated_at == timedelta(minutes=1)  # the first step of the curve
-    publishing.publish_story("jiudu")
+    publishing.publish_story(*wiring.column(), "jiudu")
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
@@ -151,11 +152,11 @@ def test_a_run_failing_between_draft_and_submit_resumes_with_the_same_draft(
 def test_a_worker_killed_before_recording_its_draft_adopts_that_draft(session, platform, content):
     write_story(content, "jiudu", ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", -1)
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     # As if killed after draft/add answered but before the media_id was saved.
     rewind(session, "jiudu", state="uploading", media_id=None, retry_after=None)
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
@@ -164,12 +165,12 @@ def test_a_worker_killed_before_recording_its_draft_adopts_that_draft(session, p
 def test_a_worker_killed_after_submitting_resubmits_the_same_draft_only(session, platform, content):
     write_story(content, "jiudu", ago(hours=1))
     platform.publish_pending_polls = 1
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     # As if killed after freepublish/submit answered but before publish_id was saved.
     rewind(session, "jiudu", state="submitting", publish_id=None, msg_data_id=None)
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
@@ -178,11 +179,11 @@ def test_a_worker_killed_after_submitting_resubmits_the_same_draft_only(session,
 def test_tokens_expiring_mid_publish_are_refreshed_once(session, platform, content):
     write_story(content, "jiudu", ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", -1)
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     fetches = platform.token_fetches
     platform.expire_tokens()
 
-    publishing.publish_story("jiudu")
+    publishing.publish_story(*wiring.column(), "jiudu")
 
     assert platform.token_fetches == fetches + 1
     assert len(platform.drafts) == len(platform.publishes) == 1
@@ -193,8 +194,8 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, p
     write_story(content, "jiudu", ago(hours=1))
     platform.inject("cgi-bin/draft/add", 45009)
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     st = wechat_state(session, "jiudu")
     assert st.state == "failed"
@@ -214,9 +215,9 @@ def test_an_unauthorised_account_fails_at_submit_and_a_retry_uses_the_same_draft
     write_story(content, "jiudu", ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", 48001)
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     assert "48001" in wechat_state(session, "jiudu").reason
-    publishing.publish_story("jiudu", "wechat", again=True)
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat", again=True)
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
@@ -228,14 +229,14 @@ def test_a_rejected_article_fails_with_the_reason_and_a_retry_drafts_anew(
     write_story(content, "jiudu", ago(hours=1))
     platform.publish_verdict = 4
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     st = wechat_state(session, "jiudu")
     assert st.state == "failed"
     assert "审核未通过" in st.reason
     assert len(editor_notices(platform)) == len(EDITORS)
     platform.publish_verdict = 0
-    publishing.publish_story("jiudu", "wechat", again=True)
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat", again=True)
     assert len(platform.drafts) == len(platform.publishes) == 2
     assert wechat_state(session, "jiudu").state == "published"
 
@@ -244,11 +245,11 @@ def test_an_article_still_publishing_is_polled_until_wechat_decides(session, pla
     write_story(content, "jiudu", ago(hours=1))
     platform.publish_pending_polls = 2
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     assert wechat_state(session, "jiudu").state == "submitted"
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     assert wechat_state(session, "jiudu").state == "submitted"
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     assert wechat_state(session, "jiudu").state == "published"
     assert len(platform.publishes) == 1
@@ -258,8 +259,8 @@ def test_an_article_still_publishing_is_polled_until_wechat_decides(session, pla
 def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform, content):
     write_story(content, "broken", ago(hours=1), cover_ok=False)
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     assert platform.drafts == platform.materials == []
     for st in (wechat_state(session, "broken"), site_state(session, "broken")):
@@ -274,8 +275,8 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
     folder.mkdir(parents=True)
     (folder / "index.md").write_text("---\ntitle: [unclosed\n---\n正文\n", encoding="utf-8")
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     told = editor_notices(platform)
     assert len(told) == len(EDITORS)
@@ -286,7 +287,7 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
 def test_a_future_story_waits(session, platform, content):
     write_story(content, "later", ahead(days=2))
 
-    assert publishing.publish_due() == []
+    assert publishing.publish_due(*wiring.column()) == []
 
     assert platform.drafts == []
     assert session.query(PublishState).count() == 0
@@ -297,11 +298,11 @@ def test_publishing_early_sends_wechat_now_but_the_site_waits_for_its_time(
 ):
     write_story(content, "early", ahead(days=2))
 
-    publishing.publish_story("early")
+    publishing.publish_story(*wiring.column(), "early")
 
     assert len(platform.drafts) == 1
     assert not (Path(app.config["SITE_DIR"]) / "early").exists()
-    publishing.publish_due(now=clock.now() + timedelta(days=3))
+    publishing.publish_due(*wiring.column(), now=clock.now() + timedelta(days=3))
     assert site_state(session, "early").state == "published"
     assert (Path(app.config["SITE_DIR"]) / "early" / "index.html").is_file()
 
@@ -310,7 +311,8 @@ def test_publishing_early_sends_wechat_now_but_the_site_waits_for_its_time(
 def veterans(app, platform):
     """The veterans' tag with two followers under it."""
     with app.app_context():
-        tag = publishing.port().veterans_tag_id()
+        _session, api, _redis, settings = wiring.column()
+        tag = publishing.port(api, settings).veterans_tag_id()
     platform.tagged[tag] = {"o-vet-1", "o-vet-2"}
     return tag
 
@@ -320,7 +322,7 @@ def test_a_mass_story_is_sent_to_the_veterans_tag_with_its_clientmsgid(
 ):
     write_story(content, "jiudu", ago(hours=1), mode="mass")
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     (sent,) = platform.mass_sends
     assert sent["clientmsgid"] == "column-jiudu"
@@ -336,11 +338,11 @@ def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
     session, platform, content, veterans
 ):
     write_story(content, "jiudu", ago(hours=1), mode="mass")
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     # As if killed after sendall answered but before it was recorded.
     rewind(session, "jiudu", state="submitting", msg_id=None)
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     (sent,) = platform.mass_sends
     st = wechat_state(session, "jiudu")  # WeChat's 45065 names the first send: that is ours
@@ -353,10 +355,10 @@ def test_a_repeat_wechat_is_still_taking_is_retried_later_not_failed(
     write_story(content, "jiudu", ago(hours=1), mode="mass")
     platform.inject("cgi-bin/message/mass/sendall", 45066)  # "retry later", not a refusal
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     st = wechat_state(session, "jiudu")
     assert st.state == "submitting" and "稍后重试" in st.reason
-    publishing.publish_story("jiudu", "wechat")
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat")
 
     (sent,) = platform.mass_sends
     st = wechat_state(session, "jiudu")
@@ -372,7 +374,7 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
     write_story(content, "second", ago(minutes=20), mode="mass", title="第二篇")
 
     with quota_app.app_context():
-        publishing.publish_due()
+        publishing.publish_due(*wiring.column())
         saved = publish_state.states(db.session())
 
     assert len(platform.mass_sends) == 1
@@ -395,7 +397,7 @@ def test_holiday_greetings_count_against_a_mass_storys_monthly_quota(
     write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
 
     with quota_app.app_context():
-        publishing.publish_due()
+        publishing.publish_due(*wiring.column())
         refused = publish_state.states(db.session())[("late-august", "wechat")]
 
     assert platform.mass_sends == []
@@ -426,7 +428,7 @@ def test_a_greeting_sent_and_since_switched_off_still_counts_against_the_quota(
             )
         )
         session.commit()
-        publishing.publish_due()
+        publishing.publish_due(*wiring.column())
         refused = publish_state.states(db.session())[("late-august", "wechat")]
 
     assert platform.mass_sends == []
