@@ -215,11 +215,18 @@ def _xlsx_lines(
             f"解压后超过 {limit:,} 字节（IMPORT_MAX_BYTES 的 {XLSX_MAX_EXPANSION} 倍），"
             "请拆成几个文件",
         )
+    # We open the file ourselves: openpyxl leaves its own handle open when a
+    # damaged workbook makes it raise.
+    with path.open("rb") as fh:
+        yield from _workbook_lines(fh, problems)
+
+
+def _workbook_lines(fh: BinaryIO, problems: Problems) -> Iterator[tuple[int, list]]:
     # A damaged zip or workbook fails in openpyxl, zipfile, zlib or the XML
     # parser with almost any exception (EOFError, zlib.error, TypeError,
     # NotImplementedError for odd zip versions): each means the same to staff.
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except Exception:
         problems.stop(WHOLE_FILE, BAD_XLSX)
     try:
