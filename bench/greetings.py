@@ -78,7 +78,9 @@ def serve_emulator(port: int, latency_ms: int) -> None:
 def make_app(env: dict):
     """The bot app over the bench's database, Redis and emulator."""
     from bot import create_app
+    from bot.config import prepare_instance, read_environment
 
+    prepare_instance({**read_environment(), **env})  # a fresh instance: its keys, once
     return create_app(env)
 
 
