@@ -50,7 +50,8 @@ def emulated(platform):
 
 
 @pytest.fixture
-def veterans(app, session, emulated):
+def veterans(app, session, emulated, committed_db):
+    """Three counties' veterans; committed, since each county is sent from its own thread."""
     return liangshan(session, COUNTIES)
 
 

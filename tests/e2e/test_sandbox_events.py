@@ -35,7 +35,7 @@ def app_settings(app_settings, tmp_path, reporting):
 
 
 @pytest.fixture
-def platform_events(app, reporting):
+def platform_events(app, reporting, committed_db):
     """Our app served over HTTP, and the emulator's webhook pointing at its /wechat."""
     state, _ = reporting
     server = serve_in_thread(app)

@@ -101,6 +101,7 @@ def test_the_same_image_in_two_stories_is_uploaded_once(session, platform, conte
     assert len(platform.materials) == len(platform.body_images) == 1
 
 
+@pytest.mark.usefixtures("committed_db")
 def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platform, content):
     write_story(content, "jiudu", ago(hours=1))
     write_story(content, "butuo", ago(hours=2), title="布拖县服务站", body_color=(1, 2, 3))
