@@ -32,6 +32,8 @@ from bot.sandbox.platform import PlatformState
 from bot.sandbox.server import serve_in_thread
 from tests.driver import WeChatDriver
 
+pytest_plugins = ("tests.fixtures.stories",)
+
 APP_ID = "wxtest0000000001"
 APP_SECRET = "test-secret"
 TOKEN = "test-token"
@@ -281,6 +283,7 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.faults.clear()
         platform.menu = None
         platform.token_fetches = 0
+    platform.reset_publishing()
 
 
 def _rows_in_every_table():
