@@ -75,7 +75,7 @@ def check() -> None:
     for line in found:
         click.echo(line)
     if problem:
-        _fail(f"{problem}，再检查")
+        _fail(problem)
     if found:
         _fail(f"模型与迁移有 {len(found)} 处不同：用 veteranbot db revision -m ... 写一个迁移")
     click.echo(f"模型与迁移一致（数据库在 {_ids(set(scripts.get_heads()))}）")
@@ -138,6 +138,9 @@ def _not_at_head(conn: Connection, scripts: ScriptDirectory) -> str | None:
     if len(heads) > 1:
         # Two branches each added a migration after the same one.
         return f"迁移分叉了（{_ids(heads)}）：把后写的那个的 down_revision 改成另一个"
+    if at - {s.revision for s in scripts.walk_revisions()}:
+        # Typically a database migrated by another branch's code.
+        return f"数据库在 {_ids(at)}，代码里没有这个迁移（换了分支？）"
     if at != heads:
         return f"数据库在 {_ids(at)}，最新迁移是 {_ids(heads)}：先运行 veteranbot db upgrade"
     return None
