@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from bot.config import load_config, read_environment
@@ -17,9 +15,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config(raw))
     # WeChat never sends more than a few KiB; anything larger is refused with 413.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
     from bot import crypto, db, queue, store
 

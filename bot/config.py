@@ -10,6 +10,9 @@ from urllib.parse import urlparse
 from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 
+# The holiday table is reference data, like a schema: settings name its keys.
+from bot.care.occasions import parse_keys, parse_set_dates
+
 WECHAT_API = "https://api.weixin.qq.com"
 
 # Settings read from the environment, with their embedded defaults. None means
@@ -54,6 +57,12 @@ DEFAULTS: dict[str, str | None] = {
     # 彝历新年, set by the prefecture each year: "YYYY-MM-DD[,YYYY-MM-DD…]", one per year
     # (`veteranbot greetings set-date yi-new-year` stores one in the database instead).
     "YI_NEW_YEAR": "",
+    # `stations import` and `veterans import` refuse a file over this many bytes
+    # unread (an XLSX also when it unpacks to 30 times this): 10 MiB holds a
+    # prefecture's ledger many times over.
+    "IMPORT_MAX_BYTES": str(10 * 1024 * 1024),
+    # An import stops listing problems after this many ("fix these first").
+    "IMPORT_MAX_FAULTS": "50",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -62,6 +71,10 @@ SANDBOX_CREDENTIALS = {
     "WECHAT_APP_ID": "wxsandbox0000000",
     "WECHAT_APP_SECRET": "sandbox-secret",
 }
+
+
+# Keys generated into the instance folder when the environment leaves them unset.
+KEY_FILES = {"SECRET_KEY": "secret.key", "DATA_KEY": "data.key"}
 
 
 class ConfigError(ValueError):
@@ -79,9 +92,14 @@ def read_environment(environ: os._Environ | dict | None = None, dotenv: str = ".
 
 
 def load_config(raw: dict) -> dict:
-    """Fill derived defaults, validate, and return the app's config mapping."""
+    """Fill derived defaults, validate, and return the app's config mapping.
+
+    It only reads: the keys `prepare_instance` generated are read from the
+    instance folder when SECRET_KEY or DATA_KEY is unset, and a missing one is an
+    error that names the step to run, never a new key (which would make every ID
+    number encrypted under the old one unreadable).
+    """
     instance = Path(raw["INSTANCE_DIR"]).resolve()
-    instance.mkdir(parents=True, exist_ok=True)
     cfg = dict(raw)
     cfg["INSTANCE_DIR"] = str(instance)
     cfg["SANDBOX"] = not (raw["WECHAT_APP_ID"] and raw["WECHAT_APP_SECRET"])
@@ -100,13 +118,25 @@ def load_config(raw: dict) -> dict:
     if not cfg["WECHAT_TOKEN"]:
         raise ConfigError("WECHAT_TOKEN: required with a real account")
     cfg["DATABASE_URL"] = raw["DATABASE_URL"] or f"sqlite:///{instance / 'veteranbot.db'}"
-    cfg["SECRET_KEY"] = raw["SECRET_KEY"] or _instance_secret(instance / "secret.key")
-    cfg["DATA_KEY"] = raw["DATA_KEY"] or _instance_secret(instance / "data.key", Fernet)
+    for key, filename in KEY_FILES.items():
+        cfg[key] = raw[key] or _read_key(key, instance / filename)
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
     _validate(cfg)
     return cfg
+
+
+def prepare_instance(raw: dict) -> None:
+    """Create the instance folder and, once, a key file for each key not set (mode 0600).
+
+    The explicit first-run step of `veteranbot run` and `veteranbot db upgrade`.
+    """
+    instance = Path(raw["INSTANCE_DIR"]).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    for key, filename in KEY_FILES.items():
+        if not raw[key]:
+            _write_key_once(instance / filename, key == "DATA_KEY")
 
 
 def _validate(cfg: dict) -> None:
@@ -124,6 +154,10 @@ def _validate(cfg: dict) -> None:
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
         cfg[key] = int(cfg[key])
+    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS"):
+        if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
+            raise ConfigError(f"{key}: must be a whole number above 0")
+        cfg[key] = int(cfg[key])
     for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
@@ -133,8 +167,6 @@ def _validate(cfg: dict) -> None:
 
 
 def _validate_greetings(cfg: dict) -> None:
-    from bot.care.occasions import parse_keys, parse_set_dates
-
     try:
         cfg["GREETING_OCCASIONS"] = parse_keys(cfg["GREETING_OCCASIONS"])
     except ValueError as exc:
@@ -148,13 +180,21 @@ def _validate_greetings(cfg: dict) -> None:
         raise ConfigError(f"YI_NEW_YEAR: {exc} (expected YYYY-MM-DD[,YYYY-MM-DD])") from None
 
 
-def _instance_secret(path: Path, fernet: type[Fernet] | None = None) -> str:
-    """Read a generated secret from the instance folder, creating it (mode 0600) once."""
-    value = fernet.generate_key().decode() if fernet else secrets.token_urlsafe(32)
+def _read_key(key: str, path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{key}: unset, and {path} does not exist yet; "
+            "run `veteranbot db upgrade` (or `veteranbot run`) once to create it"
+        ) from None
+
+
+def _write_key_once(path: Path, fernet: bool) -> None:
+    value = Fernet.generate_key().decode() if fernet else secrets.token_urlsafe(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        return
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
-    return value

@@ -80,3 +80,26 @@ def upgrade(eng: Engine, revision: str = "head") -> None:
             # Two processes starting together would both try to create tables.
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
         command.upgrade(alembic_config(conn), revision)
+
+
+def save_versioned(session: Session, model: type[Base], key: dict, version: int, **values) -> bool:
+    """Update the row matching key if it is still at version, bumping it; commit.
+
+    False when another run saved the row first (or it is gone): of two runs that
+    read the same version, only one moves the row on. Timestamp columns with an
+    onupdate (updated_at) are set as usual.
+    """
+    table = model.__table__
+    where = [table.c[name] == value for name, value in key.items()]
+    done = session.execute(
+        table.update()
+        .where(*where, table.c.version == version)
+        .values(**values, version=version + 1)
+    )
+    session.commit()
+    return done.rowcount == 1
+
+
+def session_factory() -> sessionmaker:
+    """The current app's session factory, for work that opens its own sessions (threads)."""
+    return current_app.extensions["db"]

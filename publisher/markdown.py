@@ -16,11 +16,6 @@ def parser() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False}).enable("table").use(cjk_friendly)
 
 
-def to_html(source: str) -> str:
-    """Render Markdown to plain HTML (no styling)."""
-    return parser().render(source)
-
-
 def is_external(url: str) -> bool:
     """Whether a link or image URL points off the story folder (scheme or //host)."""
     return bool(urlsplit(url).scheme) or url.startswith("//")

@@ -80,11 +80,11 @@ class WeChatPort(Protocol):
     def publish_status(self, publish_id: str) -> dict:
         """freepublish/get: WeChat's answer (publish_status, article_detail, fail_idx)."""
 
-    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str:
+    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str | None:
         """message/mass/sendall of the draft as mpnews to a tag: the msg_id.
 
         A clientmsgid already used within 24 h sends nothing; the port returns the
-        earlier msg_id when the platform names it, or "" when it does not.
+        earlier msg_id when the platform names it (45065), or None when it does not.
         """
 
     def veterans_tag_id(self) -> int:

@@ -38,6 +38,9 @@ APP_ID = "wxtest0000000001"
 APP_SECRET = "test-secret"
 TOKEN = "test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+# Fixed keys: a test app never writes key files (that is `db upgrade`'s and `run`'s job).
+DATA_KEY = "x2tWwzvJ3ngq8XB5y1Z0LrK9s7QbDq0aHc4uPfEoV6M="
+SECRET_KEY = "test-secret-key"
 _OUTSIDE_ENV = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL")}
 # Statements that only delimit transactions; a query counter leaves them out.
 _TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
@@ -163,6 +166,8 @@ def app_settings(tmp_path, database_url, redis_url, emulator_url):
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "WECHAT_TOKEN": TOKEN,
+        "SECRET_KEY": SECRET_KEY,
+        "DATA_KEY": DATA_KEY,
         "WECHAT_APP_ID": APP_ID,
         "WECHAT_APP_SECRET": APP_SECRET,
         "WECHAT_API_BASE_URL": emulator_url,

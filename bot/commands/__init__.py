@@ -6,7 +6,22 @@ import click
 from flask.cli import ScriptInfo
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from bot import create_app
+from bot import create_app, logs
+from bot.commands import (
+    contacts,
+    content,
+    database,
+    greetings,
+    ledger,
+    menu,
+    publishing,
+    run,
+    site,
+    staff,
+    stations,
+    veterans,
+)
+from bot.config import ConfigError, read_environment
 
 
 class _Main(click.Group):
@@ -15,6 +30,8 @@ class _Main(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except ConfigError as exc:
+            raise click.ClickException(f"设置有误 {exc}") from None
         except (OperationalError, ProgrammingError) as exc:
             if not _missing_table(exc):
                 raise
@@ -32,33 +49,25 @@ def main(ctx: click.Context) -> None:
     """veteranbot: the Liangshan veterans' WeChat bot and its ledgers."""
     # Commands marked with_appcontext build the app lazily from this, so
     # `veteranbot --help` and `veteranbot run` never start anything themselves.
+    logs.configure(read_environment()["LOG_LEVEL"])
     ctx.obj = ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False)
 
 
-def _register() -> None:
-    from bot.commands import content, database, ledger, menu, run, site, staff, stations, veterans
-
-    main.add_command(database.db)
-    main.add_command(stations.stations)
-    main.add_command(staff.staff)
-    main.add_command(veterans.veterans)
-    main.add_command(ledger.ledger)
-    main.add_command(ledger.requests_group)
-    main.add_command(menu.menu)
-    main.add_command(run.run)
-    main.add_command(site.site)
-    main.add_command(content.content)
-    from bot.commands import contacts
-
-    main.add_command(contacts.contacts_group)
-    from bot.commands import publishing
-
-    main.add_command(publishing.publish_due)
-    main.add_command(publishing.publish_one)
-    main.add_command(publishing.queue)
-    from bot.commands import greetings
-
-    main.add_command(greetings.greetings_group)
-
-
-_register()
+for command in (
+    database.db,
+    stations.stations,
+    staff.staff,
+    veterans.veterans,
+    ledger.ledger,
+    ledger.requests_group,
+    menu.menu,
+    run.run,
+    site.site,
+    content.content,
+    contacts.contacts_group,
+    publishing.publish_due,
+    publishing.publish_one,
+    publishing.queue,
+    greetings.greetings_group,
+):
+    main.add_command(command)

@@ -13,11 +13,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask.cli import with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import Connection
 
 from bot import db as database
 from bot import models  # noqa: F401  (registers every table on Base.metadata)
+from bot.config import prepare_instance, read_environment
 
 # Autogenerate brackets its output with these; a migration someone has read needs neither.
 _ALEMBIC_MARKERS = re.compile(r"^\s*# ### (commands auto generated|end Alembic).*\n", re.M)
@@ -34,10 +35,13 @@ def db():
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-@with_appcontext
-def upgrade(revision: str) -> None:
-    """Apply the Alembic migrations up to REVISION."""
-    database.upgrade(database.engine(), revision)
+@click.pass_obj
+def upgrade(info: ScriptInfo, revision: str) -> None:
+    """Create the instance folder and keys on first use, then migrate up to REVISION."""
+    # The one step besides `run` that writes key files: the app cannot load without them.
+    prepare_instance(read_environment())
+    with info.load_app().app_context():
+        database.upgrade(database.engine(), revision)
     click.echo(f"database at {revision}")
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot import db, runner, store
-from bot.config import ConfigError, load_config, read_environment
+from bot.config import ConfigError, load_config, prepare_instance, read_environment
 from bot.records.imports import station_import
 
 SAMPLE_STATIONS = Path("stations") / "butuo-sample.csv"
@@ -37,10 +37,12 @@ WEB_WORKERS = 2
 )
 def run(host: str) -> None:
     """Run web app, Celery worker and beat on this machine; Ctrl-C stops all."""
+    raw = read_environment()
     try:
-        cfg = load_config(read_environment())
+        prepare_instance(raw)
+        cfg = load_config(raw)
     except ConfigError as exc:
-        raise click.ClickException(f"bad setting {exc}") from exc
+        raise click.ClickException(f"设置有误 {exc}") from exc
     _check_port_free(host, cfg["PORT"], "PORT")
     # Signals stay caught while the stack unwinds, so a second Ctrl-C can hurry it.
     with runner.StopSignals() as signals, ExitStack() as stack:
@@ -136,7 +138,7 @@ def _load_sample_stations(cfg: dict) -> str:
 def _start_children(cfg: dict, env: dict, host: str) -> list[runner.Child]:
     """gunicorn, a Celery worker and beat, in that order."""
     python, level = sys.executable, cfg["LOG_LEVEL"]
-    web = [python, "-m", "gunicorn", "bot:create_app()", "--bind", f"{host}:{cfg['PORT']}"]
+    web = [python, "-m", "gunicorn", "bot.wsgi:app", "--bind", f"{host}:{cfg['PORT']}"]
     web += ["--workers", str(WEB_WORKERS), "--timeout", "30", "--graceful-timeout", "5"]
     # gunicorn 27 opens a control socket in ~/.gunicorn by default; two runs would share it.
     web += ["--no-control-socket"]

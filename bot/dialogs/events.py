@@ -60,7 +60,7 @@ def publish_job_finish(message) -> Reply:
     items = [items] if isinstance(items, dict) else items
     url = next((i.get("article_url") for i in items if i.get("article_url")), "") or ""
     slug = publish_state.record_hint(
-        str(info.get("publish_id", "")), str(info.get("publish_status", "")), url
+        db.session(), str(info.get("publish_id", "")), str(info.get("publish_status", "")), url
     )
     if slug:
         queue.enqueue("tasks.publish.poll_wechat", slug)
@@ -76,7 +76,7 @@ def mass_send_job_finish(message) -> Reply:
     """
     from bot.care import greetings_send
 
-    greetings_send.record_finish(message._data)
+    greetings_send.record_finish(db.session(), message._data)
     return Reply.silent()
 
 

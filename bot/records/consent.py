@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Consent, Follower
@@ -23,17 +22,3 @@ def record(session: Session, openid: str, purpose: str = REGISTRATION) -> Consen
     row = Consent(openid=openid, purpose=purpose, text_version=TEXT_VERSIONS[purpose])
     session.add(row)
     return row
-
-
-def latest(session: Session, openid: str, purpose: str = REGISTRATION) -> Consent | None:
-    """The follower's most recent consent for purpose that was not withdrawn."""
-    return session.scalar(
-        select(Consent)
-        .where(
-            Consent.openid == openid,
-            Consent.purpose == purpose,
-            Consent.withdrawn_at.is_(None),
-        )
-        .order_by(Consent.id.desc())
-        .limit(1)
-    )

@@ -15,6 +15,7 @@ import redis
 import requests
 from flask import current_app
 
+from bot import store
 from bot.wechat.errors import TOKEN_ERRORS, WeChatError, classify
 
 log = logging.getLogger(__name__)
@@ -146,12 +147,38 @@ class WeChatClient:
         """Install the custom menu."""
         return self.post("cgi-bin/menu/create", menu)
 
+    def mass_send(self, tag_id: int, message: dict, clientmsgid: str) -> str | None:
+        """message/mass/sendall to one tag (never to all): the msg_id, also of an earlier send.
+
+        message carries msgtype and its content, e.g. {"msgtype": "text", "text":
+        {"content": …}}. clientmsgid is the idempotency key: a repeat within 24 h
+        sends nothing and WeChat answers 45065 naming the first send's msg_id,
+        which is this send's outcome. None when WeChat names no msg_id.
+        """
+        body = {"filter": {"is_to_all": False, "tag_id": tag_id}, **message}
+        body["clientmsgid"] = clientmsgid
+        try:
+            answer = self.post("cgi-bin/message/mass/sendall", body)
+        except WeChatError as exc:
+            if exc.errcode != 45065:
+                raise
+            answer = getattr(exc, "body", None) or {}
+        msg_id = answer.get("msg_id")
+        return str(msg_id) if msg_id else None
+
 
 def client() -> WeChatClient:
-    """A client for the current app's account and API base."""
-    from bot import store
-
-    cfg = current_app.config
-    return WeChatClient(
-        cfg["WECHAT_API_BASE_URL"], cfg["WECHAT_APP_ID"], cfg["WECHAT_APP_SECRET"], store.client()
-    )
+    """The current app's client: one per app, so one per process, sharing one HTTP pool."""
+    app = current_app._get_current_object()
+    found = app.extensions.get("wechat")
+    if found is None:
+        # Two threads racing here each build one and one wins: both are equivalent.
+        cfg = app.config
+        found = WeChatClient(
+            cfg["WECHAT_API_BASE_URL"],
+            cfg["WECHAT_APP_ID"],
+            cfg["WECHAT_APP_SECRET"],
+            store.client(app),
+        )
+        app.extensions["wechat"] = found
+    return found

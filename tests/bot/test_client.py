@@ -58,3 +58,10 @@ def test_tag_is_created_once_and_then_reused(wx, platform):
     first = wx.ensure_tag("布拖县")
     assert wx.ensure_tag("布拖县") == first
     assert list(platform.tags.values()) == ["布拖县"]
+
+
+def test_one_client_per_app_so_every_call_shares_its_connection_pool(app):
+    with app.app_context():
+        first = client()
+    with app.app_context():
+        assert client() is first

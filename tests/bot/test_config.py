@@ -5,14 +5,15 @@ from __future__ import annotations
 import stat
 
 import pytest
+from cryptography.fernet import Fernet
 
-from bot.config import ConfigError, load_config, read_environment
+from bot.config import ConfigError, load_config, prepare_instance, read_environment
 
 
 def settings(tmp_path, **env) -> dict:
-    return load_config(
-        read_environment({"INSTANCE_DIR": str(tmp_path), **env}, dotenv=str(tmp_path / ".env"))
-    )
+    raw = read_environment({"INSTANCE_DIR": str(tmp_path), **env}, dotenv=str(tmp_path / ".env"))
+    prepare_instance(raw)
+    return load_config(raw)
 
 
 def test_embedded_defaults_need_nothing(tmp_path):
@@ -28,6 +29,20 @@ def test_generated_data_key_is_private_and_stable(tmp_path):
     key_file = tmp_path / "data.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert settings(tmp_path)["DATA_KEY"] == first
+
+
+def test_loading_settings_writes_nothing_and_names_the_first_run_step(tmp_path):
+    instance = tmp_path / "fresh"
+    raw = read_environment({"INSTANCE_DIR": str(instance)}, dotenv=str(tmp_path / ".env"))
+    with pytest.raises(ConfigError, match=r"SECRET_KEY: .*veteranbot db upgrade"):
+        load_config(raw)
+    assert not instance.exists()
+
+
+def test_keys_set_in_the_environment_are_never_written_to_files(tmp_path):
+    settings(tmp_path, SECRET_KEY="s" * 32, DATA_KEY=Fernet.generate_key().decode())
+    assert not (tmp_path / "secret.key").exists()
+    assert not (tmp_path / "data.key").exists()
 
 
 def test_real_credentials_leave_the_sandbox_and_use_wechat(tmp_path):
@@ -50,6 +65,8 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"DATA_KEY": "not-a-key"}, "DATA_KEY"),
         ({"PORT": "eighty"}, "PORT"),
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
+        ({"IMPORT_MAX_BYTES": "10MB"}, "IMPORT_MAX_BYTES: must be a whole number"),
+        ({"IMPORT_MAX_FAULTS": "0"}, "IMPORT_MAX_FAULTS: must be a whole number above 0"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
     ],
 )

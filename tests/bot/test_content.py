@@ -76,3 +76,21 @@ def test_preview_of_a_broken_or_unknown_story_says_why(cli, make_story):
     assert unknown.exit_code != 0 and "没有这篇稿件" in unknown.output
     climbing = cli("preview", "..")
     assert climbing.exit_code != 0
+
+
+def test_check_names_a_story_with_an_impossible_date_without_a_traceback(cli, make_story):
+    good = make_story("good")
+    bad = make_story("bad")
+    index = bad / "index.md"
+    # Unquoted, as an editor types it: PyYAML itself fails to make a date of it.
+    index.write_text(
+        index.read_text(encoding="utf-8").replace("2025-08-01 09:00", "2026-02-30"),
+        encoding="utf-8",
+    )
+    result = cli("check")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # not a ValueError out of PyYAML
+    assert result.stdout.splitlines() == [
+        f"{bad / 'index.md'}: publish_at: '2026-02-30' is not a date and time"
+    ]
+    assert "Traceback" not in result.output and str(good) not in result.output

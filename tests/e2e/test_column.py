@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,23 @@ def _cover_name(client) -> str:
     page = fetch(client, "/column/jiudu-morning/").text
     start = page.index('src="cover-') + len('src="')
     return page[start : page.index('"', start)]
+
+
+def test_site_build_leaves_out_a_cover_that_is_not_a_picture_and_says_so(app, client, make_story):
+    now = datetime.now(SHANGHAI)
+    make_story("jiudu-morning", title="九都镇服务站的早晨", publish_at=now - timedelta(days=8))
+    folder = make_story(
+        "disguised", title="伪装的封面", publish_at=now - timedelta(days=1), body="没有插图。\n"
+    )
+    cover = folder / "cover.jpg"
+    cover.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+
+    result = app.test_cli_runner().invoke(site, ["build"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 篇故事已刊出（共 2 篇）" in result.output
+    assert f"{cover}: 不是可读的图片，网站上未放出" in result.output
+    page = fetch(client, "/column/disguised/")
+    assert page.status == 200 and "伪装的封面" in page.text and "<img" not in page.text
+    site_dir = Path(app.config["SITE_DIR"])
+    assert not any(b"<script>" in p.read_bytes() for p in site_dir.rglob("*") if p.is_file())

@@ -10,6 +10,7 @@ import xmltodict
 
 from bot.column import publishing
 from bot.models import PublishState
+from tests import wiring
 from tests.publisher.story_maker import ago, publishing_settings
 
 
@@ -24,7 +25,7 @@ def submitted(app, session, platform, tmp_path, make_story):
     platform.reset_publishing()
     platform.publish_pending_polls = 100
     make_story("jiudu", publish_at=ago(minutes=5))
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     yield platform.publishes[0]
     platform.reset_publishing()
 
@@ -83,7 +84,8 @@ def test_the_poll_the_event_asked_for_records_the_article(
     wechat.post(publish_event(submitted))
     platform.publish_pending_polls = 0
 
-    publishing.poll("jiudu")
+    _session, api, _redis, settings = wiring.column()
+    publishing.poll(session, api, settings, "jiudu")
 
     assert state(session).state == "published"
     assert state(session).article_url.endswith(submitted["article_id"])

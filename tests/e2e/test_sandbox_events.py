@@ -14,6 +14,7 @@ from bot.sandbox.emulator import create_emulator
 from bot.sandbox.platform import PlatformState, Webhook
 from bot.sandbox.server import serve_in_thread
 from bot.wechat.client import client
+from tests import wiring
 from tests.conftest import APP_ID, APP_SECRET, TOKEN
 from tests.publisher.story_maker import ago, publishing_settings
 
@@ -59,7 +60,7 @@ def test_a_mass_send_is_reported_and_its_campaign_finished(session, platform_eve
     wechat = client()
     wechat.tag_users(wechat.ensure_tag("退役军人"), ["o-vet-a", "o-vet-b"])
 
-    outcomes, _ = greetings_send.send_occasion("spring-festival", date(2027, 2, 6))
+    outcomes, _ = greetings_send.send_occasion(*wiring.care(), "spring-festival", date(2027, 2, 6))
     assert [o.state for o in outcomes] == ["sent"]
 
     def finished():
@@ -77,7 +78,7 @@ def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path,
     platform_events.publish_pending_polls = 100  # only the event can say it finished
     make_story("jiudu", publish_at=ago(minutes=5))
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     (job,) = platform_events.publishes
 
     def hint():

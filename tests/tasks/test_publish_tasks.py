@@ -109,3 +109,27 @@ def test_weekly_reminder_is_quiet_when_a_story_is_queued(publish_tasks, platform
 
     assert publish_tasks.weekly_reminder() is False
     assert reminders(platform) == []
+
+
+def test_a_story_with_an_impossible_date_holds_back_no_other_and_editors_hear_of_it(
+    publish_tasks, session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(minutes=5))
+    bad = make_story("typo", publish_at=ago(minutes=5))
+    index = bad / "index.md"
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    index.write_text(
+        "".join("publish_at: 2026-02-30\n" if x.startswith("publish_at:") else x for x in lines),
+        encoding="utf-8",
+    )
+
+    assert publish_tasks.publish_due() == 2  # jiudu's two channels
+
+    assert channel_state(session, "jiudu").state == "published"
+    told = editor_notices(platform)
+    assert sorted(m["touser"] for m in told) == sorted(EDITORS)
+    # A field shows 20 characters: the notice names the story and the field at fault,
+    # and `veteranbot queue` / `content check` give the whole reason.
+    shown = [field["value"] for field in told[0]["data"].values()]
+    assert "typo" in shown
+    assert any(value.startswith("publish_at: '2026-0") for value in shown)

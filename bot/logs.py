@@ -1,0 +1,16 @@
+"""Log setup for the entry points: the `veteranbot` command and gunicorn (Celery sets its own).
+
+create_app configures nothing global, so importing or building the app in a test
+or a script never changes how the host process logs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure(level: str | int = "INFO") -> None:
+    """Send this process's log records to stderr at level, in the project's format."""
+    logging.basicConfig(level=level, format=FORMAT)
