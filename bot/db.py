@@ -7,11 +7,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How autogenerate compares and writes, for `db revision` (through env.py) and
+# `db check` alike. Batch operations are what SQLite needs for most changes
+# and PostgreSQL runs them as plain ALTERs, so one migration serves both.
+MIGRATION_OPTIONS = {"compare_type": True, "compare_server_default": True, "render_as_batch": True}
 
 
 class Base(DeclarativeBase):
@@ -50,7 +54,8 @@ def session() -> Session:
 
 def engine() -> Engine:
     """The current app's engine."""
-    return current_app.extensions["db"].kw["bind"]
+    # Tests bind the sessions to one of the engine's connections, hence `.engine`.
+    return current_app.extensions["db"].kw["bind"].engine
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -59,16 +64,22 @@ def _close_session(_exc: BaseException | None) -> None:
         s.close()
 
 
-def upgrade(eng: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    """Alembic's settings: our scripts, files named like 0004_add_quota.py, this connection."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(eng: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
     with eng.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two processes starting together would both try to create tables.
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        command.upgrade(alembic_config(conn), revision)
 
 
 def save_versioned(session: Session, model: type[Base], key: dict, version: int, **values) -> bool:

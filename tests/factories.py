@@ -2,8 +2,9 @@
 
 They make valid data (ID numbers with a correct check character, villages
 under townships under a county, with coordinates), so a test states only
-what matters to it. Rows are committed, because the webhook and the Celery
-worker read them through their own connections.
+what matters to it. Rows are committed as the app commits: to the test's
+savepoint, or for real under the committed_db fixture, where the Celery
+worker reads them through its own connection.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from publisher.story import SHANGHAI
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests import wiring
 from tests.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
-from tests.publisher.story_maker import write_story
 
 SENDALL = "cgi-bin/message/mass/sendall"
 ARMY_DAY = date(2027, 8, 1)
@@ -53,7 +52,8 @@ def emulated(platform):
 
 
 @pytest.fixture
-def veterans(app, session, emulated):
+def veterans(app, session, emulated, committed_db):
+    """Three counties' veterans; committed, since each county is sent from its own thread."""
     return liangshan(session, COUNTIES)
 
 
@@ -260,11 +260,11 @@ def test_beyond_the_monthly_quota_the_greeting_is_refused(make_app, veterans, em
 
 
 def test_a_failed_column_story_leaves_its_place_in_the_quota_to_a_greeting(
-    make_app, veterans, emulated, tmp_path
+    make_app, veterans, emulated, tmp_path, make_story
 ):
     strict = make_app(MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="national-day")
     eight = datetime(2025, 10, 1, 8, tzinfo=SHANGHAI)
-    write_story(tmp_path / "content", "oct-1", eight, mode="mass")
+    make_story("oct-1", publish_at=eight, wechat={"mode": "mass"})
     with strict.app_context():
         # Queued for 08:00, the story comes first and takes October's one send.
         outcomes, _ = greetings_send.send_occasion(

@@ -11,7 +11,7 @@ import xmltodict
 from bot.column import publishing
 from bot.models import PublishState
 from tests import wiring
-from tests.publisher.story_maker import ago, publishing_settings, write_story
+from tests.publisher.story_maker import ago, publishing_settings
 
 
 @pytest.fixture
@@ -20,11 +20,11 @@ def app_settings(app_settings, tmp_path):
 
 
 @pytest.fixture
-def submitted(app, session, platform, tmp_path):
+def submitted(app, session, platform, tmp_path, make_story):
     """A story WeChat is still publishing."""
     platform.reset_publishing()
     platform.publish_pending_polls = 100
-    write_story(tmp_path / "content", "jiudu", ago(minutes=5))
+    make_story("jiudu", publish_at=ago(minutes=5))
     publishing.publish_due(*wiring.column())
     yield platform.publishes[0]
     platform.reset_publishing()

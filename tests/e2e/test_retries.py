@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.models import Consent
@@ -20,6 +21,7 @@ def test_sequential_retries_get_one_effect_and_the_same_reply(wechat, session):
     assert session.scalar(select(func.count()).select_from(Consent)) == 1
 
 
+@pytest.mark.usefixtures("committed_db")
 def test_concurrent_retries_get_one_effect_and_the_same_reply(app, wechat, session):
     wechat.send_text("o-race", "登记")
     xml = wechat.xml("o-race", "text", Content="同意", MsgId="777002")

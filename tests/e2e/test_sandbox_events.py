@@ -16,7 +16,7 @@ from bot.sandbox.server import serve_in_thread
 from bot.wechat.client import client
 from tests import wiring
 from tests.conftest import APP_ID, APP_SECRET, TOKEN
-from tests.publisher.story_maker import ago, publishing_settings, write_story
+from tests.publisher.story_maker import ago, publishing_settings
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def app_settings(app_settings, tmp_path, reporting):
 
 
 @pytest.fixture
-def platform_events(app, reporting):
+def platform_events(app, reporting, committed_db):
     """Our app served over HTTP, and the emulator's webhook pointing at its /wechat."""
     state, _ = reporting
     server = serve_in_thread(app)
@@ -74,9 +74,9 @@ def test_a_mass_send_is_reported_and_its_campaign_finished(session, platform_eve
     assert counts == (2, 2, 2, 0)
 
 
-def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path):
+def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path, make_story):
     platform_events.publish_pending_polls = 100  # only the event can say it finished
-    write_story(tmp_path / "content", "jiudu", ago(minutes=5))
+    make_story("jiudu", publish_at=ago(minutes=5))
 
     publishing.publish_due(*wiring.column())
     (job,) = platform_events.publishes

@@ -1,11 +1,9 @@
-"""Writes 风采录 story folders (index.md, a cover and a body photo) for publishing tests."""
+"""Settings, moments and read-backs for publishing tests; stories come from `make_story`."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from PIL import Image
 
 from bot.models import PublishState
 from publisher.story import SHANGHAI
@@ -36,44 +34,6 @@ def ago(**delta) -> datetime:
 def ahead(**delta) -> datetime:
     """A moment in the future, in Beijing time."""
     return datetime.now(SHANGHAI) + timedelta(**delta)
-
-
-def write_story(
-    content_dir: str | Path,
-    slug: str,
-    publish_at: datetime,
-    *,
-    title: str | None = None,
-    mode: str = "publish",
-    cover_ok: bool = True,
-    body_color: tuple = (40, 90, 160),
-) -> Path:
-    """A story folder under content_dir/articles with a PNG cover and one body image."""
-    folder = Path(content_dir) / "articles" / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    if cover_ok:
-        Image.new("RGB", (90, 50), (200, 60, 40)).save(folder / "cover.png")
-    else:
-        (folder / "cover.png").write_bytes(b"not an image at all")
-    Image.new("RGB", (60, 40), body_color).save(folder / "photo.png")
-    (folder / "index.md").write_text(
-        "---\n"
-        f"title: {title or '九都镇服务站的一天'}\n"
-        "author: 凉山州退役军人事务局\n"
-        "digest: 九都镇退役军人服务站的日常\n"
-        f"publish_at: {publish_at.strftime('%Y-%m-%d %H:%M:%S%z')}\n"
-        "cover: cover.png\n"
-        "station: 513429-107\n"
-        "wechat:\n"
-        f"  mode: {mode}\n"
-        "  open_comment: true\n"
-        "---\n"
-        "九都镇服务站每天早上八点开门。\n\n"
-        "![服务站](photo.png)\n\n"
-        "站长说：**“有事就来找我们”**。\n",
-        encoding="utf-8",
-    )
-    return folder
 
 
 def channel_state(session, slug: str, channel: str = "wechat") -> PublishState:

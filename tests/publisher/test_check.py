@@ -10,7 +10,7 @@ from PIL import Image
 from publisher.check import check_all, check_story
 from publisher.images import BODY_LIMIT, ImageError, for_body, for_cover
 from publisher.story import load_story
-from tests.publisher.conftest import write_image
+from tests.fixtures.stories import write_image
 
 ANCHORS = "不支持 YAML 锚点和别名（& 和 *），请把每个值直接写出来"
 LONG_BODY = "".join(f"第{i}段：九都镇服务站的工作人员走村入户。\n\n" for i in range(900))

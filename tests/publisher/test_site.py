@@ -29,8 +29,8 @@ def content(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_story(content):
-    """Write a story folder: a 1600×900 JPEG cover, a small PNG photo, front matter, a body."""
+def make_story(make_story):
+    """Story n of a weekly column from START: a 1600×900 cover, a link and a photo in the body."""
 
     def make(
         n: int,
@@ -41,28 +41,23 @@ def make_story(content):
         colour: tuple[int, int, int] = (168, 40, 30),
         when: datetime | None = None,
     ) -> Path:
-        folder = content / "articles" / f"story-{n:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (1600, 900), colour).save(folder / "cover.jpg")
-        Image.new("RGB", (300, 200), (40, 90, 160)).save(folder / "photo.png")
-        front = [
-            f"title: {title or f'第{n}篇：服务站的一天'}",
-            f"author: 记者{n}",
-            f"digest: 第{n}篇的摘要：九都镇服务站的日常",
-            f"publish_at: {(when or START + timedelta(days=7 * n)).isoformat()}",
-            "cover: cover.jpg",
-            f"tags: [{', '.join(tags)}]",
-        ]
-        if station:
-            front.append(f"station: '{station}'")
-        body = (
-            f"第{n}篇正文。站长说：**“有事就来找我们”**。\n\n![站里的合影](photo.png)\n\n"
-            "详见[州政府网站](https://www.lsz.gov.cn/)。\n"
+        return make_story(
+            f"story-{n:02d}",
+            title=title or f"第{n}篇：服务站的一天",
+            author=f"记者{n}",
+            digest=f"第{n}篇的摘要：九都镇服务站的日常",
+            publish_at=when or START + timedelta(days=7 * n),
+            tags=list(tags),
+            station=station,
+            body=(
+                f"第{n}篇正文。站长说：**“有事就来找我们”**。\n\n![站里的合影](photo.png)\n\n"
+                "详见[州政府网站](https://www.lsz.gov.cn/)。\n"
+            ),
+            cover_size=(1600, 900),
+            cover_colour=colour,
+            photo_size=(300, 200),
+            photo_colour=(40, 90, 160),
         )
-        (folder / "index.md").write_text(
-            "---\n" + "\n".join(front) + "\n---\n" + body, encoding="utf-8"
-        )
-        return folder
 
     return make
 
