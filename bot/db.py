@@ -24,11 +24,15 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a generous busy timeout."""
+    # A database error's text would otherwise carry the statement's values (names,
+    # phones, ID hashes) into tracebacks and logs.
+    private = {"hide_parameters": True}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        connect = {"timeout": 15, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect, **private)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **private)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
