@@ -30,7 +30,7 @@ from bot.db import Base
 from bot.sandbox.emulator import create_emulator
 from bot.sandbox.platform import PlatformState
 from bot.sandbox.server import serve_in_thread
-from tests.driver import WeChatDriver
+from tests.fixtures.driver import WeChatDriver
 
 pytest_plugins = ("tests.fixtures.stories",)
 

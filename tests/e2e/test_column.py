@@ -11,7 +11,7 @@ import pytest
 
 from bot.commands.site import site
 from publisher.story import SHANGHAI
-from tests.factories import CountyFactory, TownshipFactory
+from tests.fixtures.factories import CountyFactory, TownshipFactory
 
 SITE_URL = "https://vets.example.cn/column"
 

@@ -18,8 +18,8 @@ from bot.records import tagging
 from bot.wechat.client import client
 from publisher.story import SHANGHAI
 from tasks import BEAT_SCHEDULE, celery_init_app
-from tests import wiring
-from tests.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
+from tests.fixtures import wiring
+from tests.fixtures.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
 
 SENDALL = "cgi-bin/message/mass/sendall"
 ARMY_DAY = date(2027, 8, 1)

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import APP_ID, TOKEN
-from tests.driver import WeChatDriver
-from tests.proxy import CuttableProxy
+from tests.fixtures.driver import WeChatDriver
+from tests.fixtures.proxy import CuttableProxy
 
 BUSY = "系统繁忙，请稍后再试"
 

@@ -10,8 +10,8 @@ import xmltodict
 
 from bot.column import publishing
 from bot.models import PublishState
-from tests import wiring
-from tests.publisher.story_maker import ago, publishing_settings
+from tests.fixtures import wiring
+from tests.fixtures.publishing import ago, publishing_settings
 
 
 @pytest.fixture

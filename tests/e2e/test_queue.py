@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.publishing import publish_due, publish_one, queue
-from tests.publisher.story_maker import ago, ahead, publishing_settings
+from tests.fixtures.publishing import ago, ahead, publishing_settings
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.models import Consent
 from tests.conftest import APP_ID, TOKEN
-from tests.driver import WeChatDriver
+from tests.fixtures.driver import WeChatDriver
 
 
 def test_sequential_retries_get_one_effect_and_the_same_reply(wechat, session):

@@ -14,9 +14,9 @@ from bot.sandbox.emulator import create_emulator
 from bot.sandbox.platform import PlatformState, Webhook
 from bot.sandbox.server import serve_in_thread
 from bot.wechat.client import client
-from tests import wiring
 from tests.conftest import APP_ID, APP_SECRET, TOKEN
-from tests.publisher.story_maker import ago, publishing_settings
+from tests.fixtures import wiring
+from tests.fixtures.publishing import ago, publishing_settings
 
 
 @pytest.fixture

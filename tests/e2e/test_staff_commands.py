@@ -9,7 +9,7 @@ from bot import clock
 from bot.care import contacts
 from bot.crypto import cipher
 from bot.models import Contact
-from tests import factories
+from tests.fixtures import factories
 
 VILLAGE_STAFF = "o-staff-haogu"
 TOWNSHIP_STAFF = "o-staff-jiudu"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories
+from tests.fixtures import factories
 
 OPENID = "o-station-seeker"
 

@@ -10,7 +10,7 @@ import pytest
 from bot.models import Follower
 from bot.wechat.errors import QuotaExceeded, WeChatError
 from tasks import celery_init_app
-from tests import factories
+from tests.fixtures import factories
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 

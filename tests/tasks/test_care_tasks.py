@@ -13,7 +13,7 @@ from bot.crypto import cipher
 from bot.wechat.errors import WeChatError
 from bot.wechat.templates import FIELD_CHARS
 from tasks import BEAT_SCHEDULE, celery_init_app
-from tests import factories
+from tests.fixtures import factories
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 TEMPLATE = "tpl-care-reminder"

@@ -10,7 +10,7 @@ from celery.schedules import crontab
 
 from publisher.ports import PublishError
 from tasks import BEAT_SCHEDULE, celery_init_app
-from tests.publisher.story_maker import (
+from tests.fixtures.publishing import (
     EDITORS,
     ago,
     ahead,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.records import directory
-from tests.factories import VeteranFactory
+from tests.fixtures.factories import VeteranFactory
 
 
 def test_home_cards_of_a_registered_veteran_take_one_query(session, count_queries):

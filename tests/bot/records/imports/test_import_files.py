@@ -16,7 +16,7 @@ from bot.commands.stations import stations
 from bot.commands.veterans import veterans
 from bot.crypto import cipher
 from bot.models import Station, Veteran
-from tests.bot.ledger_maker import SAMPLE, id_number, ledger_row, write_ledger
+from tests.fixtures.ledgers import SAMPLE, id_number, ledger_row, write_ledger
 
 HEAD = "Error: 导入失败，未写入任何数据"
 BAD_XLSX = (

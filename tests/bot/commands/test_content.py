@@ -10,7 +10,7 @@ import pytest
 
 from bot.commands.content import content
 
-SAMPLES = Path(__file__).resolve().parents[2] / "content"
+SAMPLES = Path(__file__).resolve().parents[3] / "content"
 
 
 @pytest.fixture

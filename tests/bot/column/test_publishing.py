@@ -13,8 +13,8 @@ from bot import clock, db
 from bot.column import publish_state, publishing
 from bot.models import Campaign, PublishState
 from publisher.story import SHANGHAI
-from tests import wiring
-from tests.publisher.story_maker import (
+from tests.fixtures import wiring
+from tests.fixtures.publishing import (
     EDITORS,
     ago,
     ahead,

@@ -12,7 +12,7 @@ from bot.care import contacts
 from bot.commands.contacts import contacts_group
 from bot.crypto import cipher
 from bot.models import Contact
-from tests import factories
+from tests.fixtures import factories
 
 
 @pytest.fixture
