@@ -12,9 +12,6 @@ from datetime import datetime
 from typing import Protocol
 
 CHANNELS = ("wechat", "site")
-# A channel moves left to right; "submitting" is the recorded intent to submit
-# (or mass-send) a stored draft, so a resumed run knows a call may have gone out.
-STATES = ("pending", "uploading", "drafted", "submitting", "submitted", "published", "failed")
 FINAL = frozenset({"published", "failed"})
 
 
@@ -39,6 +36,9 @@ class ChannelState:
 
     slug: str
     channel: str
+    # pending → uploading → drafted → submitting → submitted → published | failed;
+    # "submitting" is the recorded intent to submit (or mass-send) a stored draft,
+    # so a resumed run knows a call may have gone out.
     state: str = "pending"
     mode: str = "publish"
     publish_at: datetime | None = None  # timezone-aware, copied from the story

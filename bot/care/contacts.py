@@ -172,11 +172,6 @@ def due(session: Session, station: Station, day: date) -> list[Due]:
 # -- condolence lists ------------------------------------------------------------
 
 
-def spring_festival(year: int) -> date:
-    """Lunar 1/1 of a year, from the greetings calendar (borax, never a table)."""
-    return holidays.date_of("spring-festival", year)
-
-
 def occasions(year: int) -> list[tuple[date, Occasion]]:
     """The year's condolence occasions with their days: Spring Festival, then Army Day."""
     return [(holidays.date_of(key, year), holidays.OCCASIONS[key]) for key in CONDOLENCE_OCCASIONS]

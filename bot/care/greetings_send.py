@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock, db, retry, store
 from bot.care import greetings, quota
-from bot.care.occasions import OCCASIONS, occasions_on
+from bot.care.occasions import occasions_on
 from bot.care.settings import CareSettings
 from bot.clock import SHANGHAI
 from bot.models import Campaign
@@ -286,8 +286,3 @@ def _outcome(row: Campaign, transient: bool = False, busy: bool = False) -> Outc
     return Outcome(
         row.tag_name, row.clientmsgid, row.state, row.msg_id, row.reason, transient, busy
     )
-
-
-def describe(key: str) -> str:
-    """An occasion's name and key, for messages."""
-    return f"{OCCASIONS[key].name}（{key}）"
