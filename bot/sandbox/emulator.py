@@ -112,13 +112,20 @@ def create_emulator(state: PlatformState) -> Flask:
     @app.route("/cgi-bin/message/template/send", methods=["POST"])
     def template_send():
         body = request.get_json(force=True)
+        client_msg_id = body.get("client_msg_id") or ""
         with state.lock:
-            item = state.deliver(
+            # A repeat within 10 minutes is not delivered again; it is answered as the
+            # first send was (docs/wechat.md says why that reading).
+            earlier = client_msg_id and state.earlier_template(
+                body["touser"], client_msg_id, time.time()
+            )
+            item = earlier or state.deliver(
                 "template",
                 body["touser"],
                 template_id=body["template_id"],
                 data=body.get("data", {}),
                 url=body.get("url", ""),
+                client_msg_id=client_msg_id,
             )
         return jsonify(errcode=0, errmsg="ok", msgid=item["msgid"])
 

@@ -13,6 +13,9 @@ BODY_IMAGE_BYTES = 1024 * 1024
 MATERIAL_IMAGE_BYTES = 10 * 1024 * 1024
 MASS_PER_FOLLOWER_PER_MONTH = 4
 CLIENTMSGID_SECONDS = 24 * 3600
+# message/template/send's client_msg_id: one message per openid and id for 10 minutes
+# (service docs, api_sendtemplatemessage; docs/wechat.md).
+CLIENT_MSG_ID_SECONDS = 10 * 60
 # WeChat reports a finished mass send or publish job a moment after answering the call.
 EVENT_DELAY_SECONDS = 0.5
 
@@ -84,6 +87,15 @@ class PlatformState:
         item.update(payload)
         self.outbox.append(item)
         return item
+
+    def earlier_template(self, touser: str, client_msg_id: str, now: float) -> dict | None:
+        """The template message already delivered to touser under client_msg_id within 10 min."""
+        for item in reversed(self.outbox):
+            if now - item["at"] >= CLIENT_MSG_ID_SECONDS:
+                return None  # delivered in order: everything further back is older still
+            if item.get("client_msg_id") == client_msg_id and item["touser"] == touser:
+                return item
+        return None
 
     def messages_to(self, openid: str) -> list[dict]:
         """Everything delivered to one follower, oldest first."""

@@ -33,7 +33,7 @@ class WeChatClient:
         self.secret = secret
         self.redis = r
         self.http = requests.Session()
-        # Reminders send from a thread pool (bot.requests.notices); keep a connection per thread.
+        # The outbox sends from a thread pool (bot.wechat.outbox); keep a connection per thread.
         adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=HTTP_POOL)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
@@ -111,11 +111,19 @@ class WeChatClient:
         return result
 
     # -- endpoints ---------------------------------------------------------
-    def send_template(self, openid: str, template_id: str, data: dict, url: str = "") -> dict:
-        """Send a template message (service notice) to one follower."""
+    def send_template(
+        self, openid: str, template_id: str, data: dict, url: str = "", client_msg_id: str = ""
+    ) -> dict:
+        """Send a template message (service notice) to one follower.
+
+        client_msg_id is the idempotency key: WeChat sends one message per openid
+        and id within 10 minutes, so a repeat after a lost answer is harmless.
+        """
         body = {"touser": openid, "template_id": template_id, "data": data}
         if url:
             body["url"] = url
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
         return self.post("cgi-bin/message/template/send", body)
 
     def send_text(self, openid: str, content: str) -> dict:
