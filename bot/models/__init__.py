@@ -3,6 +3,7 @@
 from bot.models.audit import AuditLog
 from bot.models.care import Campaign, Contact, OccasionDate
 from bot.models.followers import Consent, Follower
+from bot.models.outbox import OutboxMessage
 from bot.models.requests import HelpRequest
 from bot.models.stations import Staff, Station
 from bot.models.stories import MediaUpload, PublishState
@@ -17,6 +18,7 @@ __all__ = [
     "HelpRequest",
     "MediaUpload",
     "OccasionDate",
+    "OutboxMessage",
     "PublishState",
     "Staff",
     "Station",
