@@ -12,6 +12,19 @@ from sqlalchemy import event
 
 from bot import db, store
 
+# kombu's Redis transport hands a message to another worker when the one that took it
+# has not acknowledged it within this time. Acks are late (after the task ran), so it
+# must outlast the longest run: publish_due uploading a story (its lock is sized for
+# 600 s); a reminder to 2,000 staff takes under a minute. A run that outlasts it anyway
+# only meets a second run, which the locks and versioned saves keep harmless. Kombu's
+# default, an hour, is how long a killed worker's notice used to wait before both staff
+# got it twice; now the sweep delivers it within minutes and the redelivery finds it sent.
+VISIBILITY_TIMEOUT = 900
+# A message waiting for its countdown is unacknowledged too, so a retry that waited
+# longer would be handed out again, and again (Celery's Redis caveats). Retries wait at
+# most this; a longer wait is left to beat, which resumes from the rows' saved state.
+LONGEST_COUNTDOWN = 300
+
 
 def broker_url(redis_url: str) -> str:
     """Translate a redis-py URL into kombu's spelling (unix sockets differ)."""
@@ -35,12 +48,18 @@ def init_app(app: Flask) -> None:
         accept_content=["json"],
         task_ignore_result=True,
         # A task is acknowledged after it ran, so a worker killed mid-task
-        # hands it to another instead of losing it.
+        # hands it to another instead of losing it. Every task may run twice
+        # this way: each settles against its rows (the outbox's states,
+        # campaigns, channel states), so a second run sends nothing again.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         timezone="Asia/Shanghai",
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_timeout": 2, "socket_connect_timeout": 2},
+        broker_transport_options={
+            "socket_timeout": 2,
+            "socket_connect_timeout": 2,
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+        },
         task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
         worker_hijack_root_logger=False,
     )

@@ -7,8 +7,11 @@ than in publisher/: the publisher stays pure and is handed the column's curve
 by its caller (bot.column.publishing), like its other ports.
 
 Flows differ only in where the curve starts and where it stops, for these reasons:
-- staff notices (help requests, care reminders): a help request should reach
-  staff seconds after a blip, so they start at 2 s; 10 minutes at most;
+- messages to people (the outbox: staff notices, care reminders, editors'
+  notices): a help request should reach staff seconds after a blip, so they
+  start at 2 s; 5 minutes at most, so that a retry of a send whose answer was
+  lost comes well inside the 10 minutes WeChat remembers its client_msg_id
+  (bot.wechat.outbox), even when the once-a-minute sweep is what sends it;
 - the column: nothing waits on a story by the minute, and each retry spends
   calls from the daily API quota, so 1 minute doubling up to an hour;
 - greetings: retried on the occasion's day only, within the 24 h a clientmsgid
@@ -26,8 +29,8 @@ def backoff(attempt: int, *, first: timedelta, most: timedelta) -> timedelta:
 
 
 def for_notices(attempt: int) -> timedelta:
-    """Staff notices: 2, 4, 8 … seconds, at most ten minutes."""
-    return backoff(attempt, first=timedelta(seconds=2), most=timedelta(minutes=10))
+    """The outbox and the bot's tasks: 2, 4, 8 … seconds, at most five minutes."""
+    return backoff(attempt, first=timedelta(seconds=2), most=timedelta(minutes=5))
 
 
 def for_column(attempt: int) -> timedelta:

@@ -10,6 +10,10 @@ from bot import queue
 
 # Periodic jobs, by task name (times in Celery's timezone, Asia/Shanghai).
 BEAT_SCHEDULE: dict = {
+    # The outbox: every due message, pending or stuck in sending, even when Redis lost
+    # the tasks that were to deliver them. A minute keeps a retry inside the 10 minutes
+    # WeChat remembers a client_msg_id (bot.wechat.outbox).
+    "outbox-sweep": {"task": "tasks.outbox.sweep", "schedule": 60.0},
     "publish-due": {"task": "tasks.publish.publish_due", "schedule": 60.0},
     "weekly-reminder": {
         "task": "tasks.publish.weekly_reminder",
@@ -40,6 +44,7 @@ def celery_init_app(app: Flask) -> Celery:
     import tasks.bot
     import tasks.care
     import tasks.greetings
+    import tasks.outbox
     import tasks.publish  # noqa: F401
 
     return celery

@@ -5,17 +5,18 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from bot import db, retry, store
+from bot import db, retry
 from bot.records import tagging
 from bot.requests import notices
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
+from tasks.outbox import deliver_rows
 
 MAX_RETRIES = 6
 
 
 def countdown(task) -> float:
-    """Seconds before the task's next retry, on the staff notices' curve (bot.retry)."""
+    """Seconds before the task's next retry, on the notices' curve (bot.retry)."""
     return retry.for_notices(task.request.retries + 1).total_seconds()
 
 
@@ -31,14 +32,13 @@ def retrying_transient(task, work):
 
 @shared_task(name="tasks.bot.notify_staff", bind=True, max_retries=MAX_RETRIES)
 def notify_staff(self, request_id: int) -> int:
-    """Tell a help request's responsible staff by template message."""
+    """Deliver a help request's notices to its staff (kept for messages queued before the outbox).
+
+    The webhook now enqueues tasks.outbox.deliver; a notify_staff message still
+    queued from before a deploy writes the request's outbox rows, then delivers them.
+    """
     template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
-    return retrying_transient(
-        self,
-        lambda: notices.send_help_request(
-            db.session(), client(), store.client(), template_id, request_id
-        ),
-    )
+    return deliver_rows(self, lambda: notices.written(db.session(), request_id, template_id))
 
 
 @shared_task(name="tasks.bot.tag_veteran", bind=True, max_retries=MAX_RETRIES)

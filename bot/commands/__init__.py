@@ -14,6 +14,7 @@ from bot.commands import (
     greetings,
     ledger,
     menu,
+    outbox,
     publishing,
     run,
     site,
@@ -69,5 +70,6 @@ for command in (
     publishing.publish_one,
     publishing.queue,
     greetings.greetings_group,
+    outbox.outbox_command,
 ):
     main.add_command(command)

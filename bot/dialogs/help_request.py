@@ -1,4 +1,4 @@
-"""求助: category, description, a request number, and staff told by template message.
+"""求助: category, description, a request number, and staff told by template message (the outbox).
 
 A registered veteran goes straight to the category. Anyone else first says
 where they are (township, village or a shared location) and gives a mobile
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import render_template
+from flask import current_app, render_template
 from sqlalchemy import or_, select
 
 from bot import clock, db, queue
@@ -22,6 +22,7 @@ from bot.models import HelpRequest, Station
 from bot.models.requests import CATEGORIES
 from bot.records import directory, files
 from bot.records.identity import InvalidInput, normalize_mobile
+from bot.requests import notices
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _submit(turn: Turn, current: dict, description: str) -> Reply:
     request = HelpRequest(
         openid=turn.openid,
         veteran_id=current.get("veteran_id"),
-        station_id=place.id,
+        station=place,
         category=current["category"],
         description=description,
         contact_phone=cipher().decrypt(current["phone"]) if current.get("phone") else "",
@@ -130,8 +131,11 @@ def _submit(turn: Turn, current: dict, description: str) -> Reply:
     session.add(request)
     session.flush()
     request.number = number_for(request.id)
-    # Sent once the commit below succeeds; the worker tells the staff.
-    queue.enqueue("tasks.bot.notify_staff", request.id)
+    # The staff's notices are outbox rows in this same commit: no request without them.
+    # The worker delivers them once it commits, or the sweep does if that task is lost.
+    template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
+    if ids := notices.add(session, request, template_id):
+        queue.enqueue("tasks.outbox.deliver", ids)
     session.commit()
     dialog_state.clear(turn.openid)
     log.info("help request %s filed at station %s", request.id, place.id)

@@ -1,28 +1,24 @@
 """Telling a station's responsible staff about a new help request, by template message.
 
 Template messages are WeChat's channel for service notices such as a new case.
-Each staff member is told once: a Redis marker is set after each successful
-send, so a task retried after a partial failure (or redelivered after a worker
-died) skips those already told instead of notifying them twice.
+The notices are outbox rows (bot.wechat.outbox), one per staff member, written
+in the transaction that files the request: a request is never filed without
+them, and each is delivered once.
 """
 
 from __future__ import annotations
 
 import logging
 
-import redis
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.models import HelpRequest
 from bot.records import directory
 from bot.records.directory import short_name
-from bot.wechat import notices, templates
-from bot.wechat.client import WeChatClient
+from bot.wechat import outbox, templates
 
 log = logging.getLogger(__name__)
-
-SENT_MARKER_SECONDS = 30 * 86400
 
 
 def template_data(request: HelpRequest) -> dict:
@@ -38,27 +34,39 @@ def template_data(request: HelpRequest) -> dict:
     )
 
 
-def send_help_request(
-    session: Session, wechat: WeChatClient, r: redis.Redis, template_id: str, request_id: int
-) -> int:
-    """Send the notice to each responsible staff member not yet told; return how many now."""
+def key_prefix(request_id: int) -> str:
+    """The start of every outbox key of a request's notices: help:<request id>:."""
+    return f"help:{request_id}:"
+
+
+def add(session: Session, request: HelpRequest, template_id: str) -> list[int]:
+    """Write a notice for each responsible staff member not yet told (no commit); the new ids."""
+    if not template_id:
+        log.error("WECHAT_TEMPLATE_HELP_REQUEST is unset; staff not told of %s", request.id)
+        return []
+    staff = directory.responsible_staff(session, request.station)
+    if not staff:
+        log.warning("no staff bound for station %s (request %s)", request.station_id, request.id)
+    data = template_data(request)
+    added = [
+        outbox.add(
+            session, f"{key_prefix(request.id)}{member.id}", member.openid, template_id, data
+        )
+        for member in staff
+    ]
+    return [row_id for row_id in added if row_id is not None]
+
+
+def written(session: Session, request_id: int, template_id: str) -> list[int]:
+    """The ids of a request's notices, written and committed first if they are missing.
+
+    A request filed before the outbox existed (its task queued during a deploy)
+    has none; one filed since has them all, and this writes nothing.
+    """
     request = session.get(HelpRequest, request_id)
     if request is None:
         log.warning("help request %s is gone; nobody to tell", request_id)
-        return 0
-    if not template_id:
-        log.error("WECHAT_TEMPLATE_HELP_REQUEST is unset; staff not told of %s", request_id)
-        return 0
-    staff = directory.responsible_staff(session, request.station)
-    if not staff:
-        log.warning("no staff bound for station %s (request %s)", request.station_id, request_id)
-    data = template_data(request)
-    return notices.send_each_once(
-        wechat,
-        r,
-        template_id,
-        staff,
-        lambda _member: data,
-        marker_prefix=f"notify:help:{request_id}",
-        marker_seconds=SENT_MARKER_SECONDS,
-    )
+        return []
+    add(session, request, template_id)
+    session.commit()
+    return outbox.ids_under(session, key_prefix(request_id))

@@ -96,6 +96,8 @@ def create_emulator(state: PlatformState) -> Flask:
             if state.lost_answers.get(path):
                 state.lost_answers[path] -= 1
                 return app.response_class("upstream timed out", status=502)
+            delay = state.slow_answers.get(path, 0)
+        time.sleep(delay)  # outside the lock: other calls go on meanwhile
         return response
 
     @app.route("/cgi-bin/stable_token", methods=["POST"])

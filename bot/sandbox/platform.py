@@ -62,6 +62,10 @@ class PlatformState:
     # path -> how many of the next calls do their work but lose the answer (HTTP 502),
     # as when a timeout hides a send that went through.
     lost_answers: dict[str, int] = field(default_factory=dict)
+    # path -> seconds an answer takes to come back once the call did its work, so a
+    # test can kill the caller after WeChat acted and before it heard (a worker killed
+    # mid-send).
+    slow_answers: dict[str, float] = field(default_factory=dict)
     # When set, MASSSENDJOBFINISH and PUBLISHJOBFINISH are posted there, as WeChat
     # does, event_delay seconds after a successful sendall or freepublish/submit.
     webhook: Webhook | None = None

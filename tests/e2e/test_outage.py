@@ -69,4 +69,9 @@ def test_unreachable_database_gets_busy_and_unhealthy(app, make_app, tmp_path):
 def test_health_names_the_database_and_redis_when_both_answer(client):
     health = client.get("/healthz")
     assert health.status_code == 200
-    assert health.json == {"status": "ok", "database": "ok", "redis": "ok"}
+    assert health.json == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "ok",
+        "outbox_oldest_pending_seconds": None,
+    }

@@ -1,0 +1,62 @@
+"""`veteranbot outbox`: messages to people not yet sent, and those that failed, with why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from bot import clock, db
+from bot.wechat import outbox
+
+STATE_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
+# Openids are not personal numbers, but a whole column of them says nothing more.
+OPENID_SHOWN = 8
+
+
+@click.command("outbox")
+@click.option(
+    "--failed", "failed_limit", default=50, show_default=True, help="At most this many failed."
+)
+@with_appcontext
+def outbox_command(failed_limit: int) -> None:
+    """Messages to people not yet sent (next attempt first), then the latest failed ones."""
+    for line in outbox_lines(db.session(), clock.utcnow(), failed_limit):
+        click.echo(line)
+
+
+def outbox_lines(session: Session, now: datetime, failed_limit: int = 50) -> list[str]:
+    """A summary line, then one line per row: state, kind, attempts, next try, to, key, reason."""
+    counts = outbox.count_by_state(session)
+    summary = "，".join(f"{STATE_NAMES[s]} {counts.get(s, 0)} 条" for s in STATE_NAMES)
+    oldest = outbox.oldest_unsent(session)
+    if oldest is not None:
+        summary += f"；最早一条未发送的已等 {_minutes(now - oldest)}"
+    rows = outbox.unsettled(session, failed_limit)
+    if not rows:
+        return [summary, "没有待发送或失败的消息"]
+    lines = [summary, f"{'状态':<5}{'种类':<7}{'次数':<4}{'下次尝试':<10}{'收件人':<10}键 / 原因"]
+    for row in rows:
+        when = _moment(row.next_attempt_at) if row.state != "failed" else ""
+        lines.append(
+            f"{STATE_NAMES[row.state]:<6}{row.kind:<9}{row.attempts:<6}{when:<14}"
+            f"{_short(row.openid):<13}{row.key}"
+        )
+        if row.reason:
+            lines.append(f"    原因：{row.reason}")
+    return lines
+
+
+def _short(openid: str) -> str:
+    return openid if len(openid) <= OPENID_SHOWN + 2 else openid[:OPENID_SHOWN] + "…"
+
+
+def _moment(at: datetime) -> str:
+    return clock.local(at).strftime("%m-%d %H:%M")
+
+
+def _minutes(waited) -> str:
+    minutes = int(waited.total_seconds() // 60)
+    return f"{minutes} 分钟" if minutes < 120 else f"{minutes // 60} 小时"
