@@ -2,20 +2,23 @@
 
 Beat calls them with no arguments; the day is fixed on the first run and
 passed to every retry, so a retry after midnight still belongs to (and is
-deduplicated by the markers of) the run that started it.
+deduplicated by the outbox keys of) the run that started it. WeChat errors are
+the outbox's to retry (bot.wechat.outbox); only a database or Redis failure,
+which leaves no row written, retries the task.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+import redis
 from celery import shared_task
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
-from bot import clock, db, store
+from bot import clock, db
 from bot.care import reminders
 from bot.wechat.client import client
-from bot.wechat.errors import WeChatError
 from tasks.bot import MAX_RETRIES, countdown
 
 
@@ -23,10 +26,8 @@ def _run(task, send, day: str | None) -> int:
     day = day or clock.today().isoformat()
     template_id = current_app.config["WECHAT_TEMPLATE_CARE_REMINDER"]
     try:
-        return send(db.session(), client(), store.client(), template_id, date.fromisoformat(day))
-    except WeChatError as exc:
-        if not exc.transient:
-            raise
+        return send(db.session(), client(), template_id, date.fromisoformat(day))
+    except (DBAPIError, redis.RedisError) as exc:
         raise task.retry(args=[day], exc=exc, countdown=countdown(task)) from exc
 
 

@@ -1,20 +1,20 @@
 """Care reminders to station staff by template message: who is due this month, condolence lists.
 
 Each bound staff member hears about their own area only (see bot.care.contacts).
-As with help-request notices (bot.requests.notices), a Redis marker is set after each
-successful send, keyed by staff member and run date (or occasion), so a task
-retried after a partial failure, or redelivered after a worker died, skips
-those already told instead of sending them the list twice.
+As with help-request notices (bot.requests.notices), each reminder is an outbox
+row (bot.wechat.outbox) keyed by run date (or occasion) and staff member,
+care:reminder:<date>:<staff id>: a day's rows are written in one commit, then
+delivered, each once. A run retried or redelivered writes only the keys not
+yet written, so nobody gets the list twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import redis
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from bot.care import contacts
 from bot.care.occasions import Occasion
 from bot.models import Staff, Station
 from bot.records.directory import short_name
-from bot.wechat import notices, templates
+from bot.wechat import outbox, templates
 from bot.wechat.client import WeChatClient
 from bot.wechat.templates import FIELD_CHARS
 
@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 # A template field shows 20 characters (bot.wechat.templates): the first few
 # names only (a file number alone is 18), then "等 N 人"; the full list is a reply away.
 LIST_NAMES = 5
-REMINDER_MARKER_SECONDS = 40 * 86400
-CONDOLENCE_MARKER_SECONDS = 60 * 86400
 # The field texts are macros in bot/templates/reminders/, read without the Flask app.
 _TEMPLATES = Environment(
     loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
@@ -92,10 +90,8 @@ def condolence_data(
     )
 
 
-def send_monthly(
-    session: Session, wechat: WeChatClient, r: redis.Redis, template_id: str, day: date
-) -> int:
-    """Send each staff member their area's uncontacted veterans (once per day); return how many."""
+def send_monthly(session: Session, wechat: WeChatClient, template_id: str, day: date) -> int:
+    """Remind each staff member of their area's uncontacted veterans, once per day; count sent."""
     lists: dict[int, list[contacts.Due]] = {}
 
     def message(member: Staff) -> dict | None:
@@ -104,14 +100,12 @@ def send_monthly(
         rows = lists[member.station_id]
         return monthly_data(member.station, rows, day) if rows else None
 
-    marker = f"care:reminder:{day.isoformat()}"
-    return _send_each(session, wechat, r, template_id, marker, message, REMINDER_MARKER_SECONDS)
+    return _send_each(session, wechat, template_id, f"care:reminder:{day.isoformat()}", message)
 
 
 def send_condolence(
     session: Session,
     wechat: WeChatClient,
-    r: redis.Redis,
     template_id: str,
     day: date,
     lead_days: int = contacts.CONDOLENCE_LEAD_DAYS,
@@ -129,33 +123,30 @@ def send_condolence(
         rows = lists[member.station_id]
         return condolence_data(member.station, rows, occasion, on) if rows else None
 
-    marker = f"care:condolence:{occasion.key}:{on.year}"
-    return _send_each(session, wechat, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
-
-
-def _staff(session: Session) -> Iterator[Staff]:
-    yield from session.scalars(select(Staff).order_by(Staff.station_id, Staff.id))
+    prefix = f"care:condolence:{occasion.key}:{on.year}"
+    return _send_each(session, wechat, template_id, prefix, message)
 
 
 def _send_each(
     session: Session,
     wechat: WeChatClient,
-    r: redis.Redis,
     template_id: str,
-    marker_prefix: str,
+    prefix: str,
     message_for: Callable[[Staff], dict | None],
-    marker_seconds: int,
 ) -> int:
-    """One template message per staff member not yet marked, as bot.requests.notices sends them."""
+    """Write a row for each staff member not yet given this run's message, commit, deliver.
+
+    message_for may answer None: nothing worth a notice for that member. Rows
+    an earlier run left waiting (a transient error) are delivered too if due;
+    the sweep sends the rest. Returns how many were sent now.
+    """
     if not template_id:
         log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
         return 0
-    return notices.send_each_once(
-        wechat,
-        r,
-        template_id,
-        _staff(session),
-        message_for,
-        marker_prefix=marker_prefix,
-        marker_seconds=marker_seconds,
-    )
+    written = outbox.keys_under(session, f"{prefix}:")
+    for member in session.scalars(select(Staff).order_by(Staff.station_id, Staff.id)):
+        key = f"{prefix}:{member.id}"
+        if key not in written and (data := message_for(member)) is not None:
+            outbox.add(session, key, member.openid, template_id, data)
+    session.commit()
+    return outbox.deliver(session, wechat, outbox.ids_under(session, f"{prefix}:")).sent

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from bot import clock
 from bot.care import contacts
 from bot.crypto import cipher
-from bot.wechat.errors import WeChatError
+from bot.models import OutboxMessage
+from bot.wechat import outbox
+from bot.wechat.client import client
 from bot.wechat.templates import FIELD_CHARS
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests.fixtures import factories
@@ -139,16 +143,33 @@ def test_a_second_run_the_same_day_reminds_nobody_twice(care, platform, area):
         assert len(templates_to(platform, openid)) == 1
 
 
-def test_a_transient_failure_is_retried_and_the_retry_tells_each_once(care, platform, area):
+def test_a_transient_failure_waits_in_the_outbox_and_the_sweep_tells_each_once(
+    care, platform, session, area
+):
     platform.inject(TEMPLATE_SEND, 45011)
 
-    with pytest.raises(WeChatError) as raised:
-        care.monthly(today())
-    assert raised.value.transient
-    care.monthly(today())
+    assert care.monthly(today()) == 3
+    assert care.monthly(today()) == 0  # a rerun at once: the fourth waits on its backoff
+    sweep = outbox.deliver(session, client(), now=clock.utcnow() + timedelta(seconds=3))
 
+    assert sweep.sent == 1
     for openid in ("o-haogu", "o-jiudu", "o-jiaomo", "o-butuo"):
         assert len(templates_to(platform, openid)) == 1
+
+
+def test_reminders_are_written_in_one_commit_keyed_by_day_and_staff_member(
+    care, platform, session, area
+):
+    platform.inject(TEMPLATE_SEND, 40003)  # one reminder refused for good
+
+    care.monthly(today())
+    session.expire_all()
+    rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+    staff = (area.staff.village, area.staff.township, area.staff.other, area.staff.county)
+    assert sorted(r.key for r in rows) == sorted(f"care:reminder:{today()}:{m.id}" for m in staff)
+    assert sorted(r.state for r in rows) == ["failed", "sent", "sent", "sent"]
+    assert care.monthly(today()) == 0  # the refused one is not sent again
 
 
 def test_the_worker_runs_the_beat_task_once_per_day(app, platform, area, worker):
