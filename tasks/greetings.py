@@ -7,7 +7,7 @@ from datetime import date
 from celery import shared_task
 from flask import current_app
 
-from bot import db, retry, store
+from bot import db, queue, retry, store
 from bot.care import greetings_send
 from bot.care.settings import CareSettings
 from bot.wechat.client import client
@@ -15,9 +15,15 @@ from bot.wechat.client import client
 MAX_RETRIES = 6
 
 
-def _countdown(task) -> float:
-    """Seconds before the task's next retry, on the greetings' curve (bot.retry)."""
-    return retry.for_greetings(task.request.retries + 1).total_seconds()
+def _countdown(task) -> float | None:
+    """Seconds before the task's next retry, on the greetings' curve (bot.retry).
+
+    None past bot.queue.LONGEST_COUNTDOWN: a message waiting longer would be
+    handed out again by the broker; beat's send_due retries the day's failed
+    tags instead.
+    """
+    seconds = retry.for_greetings(task.request.retries + 1).total_seconds()
+    return seconds if seconds <= queue.LONGEST_COUNTDOWN else None
 
 
 def _arguments() -> tuple:
@@ -36,6 +42,7 @@ def send_due() -> int:
 def send_occasion(self, key: str, day: str) -> list[str]:
     """Send one occasion's greeting for day (YYYY-MM-DD); transient failures retry with backoff."""
     outcomes, _notes = greetings_send.send_occasion(*_arguments(), key, date.fromisoformat(day))
-    if any(o.transient or o.busy for o in outcomes):
-        raise self.retry(countdown=_countdown(self))
+    waiting = any(o.transient or o.busy for o in outcomes)
+    if waiting and (countdown := _countdown(self)) is not None:
+        raise self.retry(countdown=countdown)
     return [f"{o.tag_name}:{o.state}" for o in outcomes]

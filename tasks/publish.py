@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from bot import db, retry, store
+from bot import db, queue, retry, store
 from bot.column import editors, publishing
 from bot.column.settings import ColumnSettings
 from bot.wechat.client import client
@@ -16,9 +16,15 @@ MAX_RETRIES = 8
 POLL_SECONDS = 60
 
 
-def _countdown(task) -> float:
-    """Seconds before the task's next retry, on the column's curve (bot.retry)."""
-    return retry.for_column(task.request.retries + 1).total_seconds()
+def _countdown(task) -> float | None:
+    """Seconds before the task's next retry, on the column's curve (bot.retry).
+
+    None past bot.queue.LONGEST_COUNTDOWN: a message waiting longer would be
+    handed out again by the broker. The task then fails, and beat's
+    publish_due resumes the channel once its saved retry_after has passed.
+    """
+    seconds = retry.for_column(task.request.retries + 1).total_seconds()
+    return seconds if seconds <= queue.LONGEST_COUNTDOWN else None
 
 
 def _settings() -> ColumnSettings:
@@ -43,9 +49,9 @@ def publish_story(self, slug: str, channel: str | None = None) -> list[str]:
     try:
         states = publishing.publish_story(*_arguments(), slug, channel)
     except PublishError as exc:
-        if not exc.transient:
+        if not exc.transient or (countdown := _countdown(self)) is None:
             raise
-        raise self.retry(exc=exc, countdown=_countdown(self)) from exc
+        raise self.retry(exc=exc, countdown=countdown) from exc
     for st in states:
         if st.channel == "wechat" and st.state == "submitted":
             poll_wechat.apply_async(args=[slug], countdown=POLL_SECONDS)
@@ -58,9 +64,9 @@ def poll_wechat(self, slug: str) -> str:
     try:
         st = publishing.poll(db.session(), client(), _settings(), slug)
     except PublishError as exc:
-        if not exc.transient:
+        if not exc.transient or (countdown := _countdown(self)) is None:
             raise
-        raise self.retry(exc=exc, countdown=_countdown(self)) from exc
+        raise self.retry(exc=exc, countdown=countdown) from exc
     if st.state == "submitted":
         raise self.retry(countdown=POLL_SECONDS)
     return st.state
@@ -69,4 +75,4 @@ def poll_wechat(self, slug: str) -> str:
 @shared_task(name="tasks.publish.weekly_reminder")
 def weekly_reminder() -> bool:
     """Beat, Mondays 09:00: tell the editors when the coming week has no story queued."""
-    return editors.weekly_reminder(*_arguments())
+    return editors.weekly_reminder(db.session(), client(), _settings())

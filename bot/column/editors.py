@@ -1,62 +1,57 @@
-"""Telling the column's editors: failures, refusals, and an empty week ahead."""
+"""Telling the column's editors: failures, refusals, and an empty week ahead.
+
+Each notice is an outbox row per editor (bot.wechat.outbox), keyed by what it
+says and the day (or, for the weekly reminder, the ISO week): told once, and a
+rerun the same day writes nothing new. It is written right after the change it
+reports (a channel's state is saved by the publisher's store, which commits on
+its own), then delivered; what waits is swept.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
-import redis
 from sqlalchemy.orm import Session
 
 from bot import clock
 from bot.clock import SHANGHAI
 from bot.column.publish_state import states
 from bot.column.settings import ColumnSettings
-from bot.wechat import templates
+from bot.wechat import outbox, templates
 from bot.wechat.client import WeChatClient
-from bot.wechat.errors import WeChatError
 from publisher.ports import ChannelState
 from publisher.story import load_all
 
 log = logging.getLogger(__name__)
 _PENDING = ChannelState(slug="", channel="")
+DIGEST_CHARS = 12
 
 
 def tell_editors(
+    session: Session,
     wechat: WeChatClient,
     settings: ColumnSettings,
     title: str,
     channel: str,
     reason: str,
     slug: str = "",
+    key: str = "",
 ) -> int:
-    """Send the editor notice to every EDITOR_OPENIDS openid; return how many got it."""
-    template = settings.editor_template
-    if not template or not settings.editor_openids:
-        log.error("editors not told (%s %s: %s): no template or editors set", slug, channel, reason)
-        return 0
-    # A field shows 20 characters: the whole reason is in `veteranbot queue`.
-    data = templates.fields(
-        first="风采录需要处理",
-        keyword1=title,
-        keyword2=channel,
-        keyword3=reason,
-        remark=f"veteranbot queue 查看；修正后 veteranbot publish {slug}".strip(),
-    )
-    told = 0
-    for openid in settings.editor_openids:
-        try:
-            wechat.send_template(openid, template, data)
-            told += 1
-        except WeChatError as exc:  # one editor's failure must not silence the others
-            log.error("telling editor %s failed: %s", openid, exc)
-    return told
+    """Send the editor notice to every EDITOR_OPENIDS openid, once per key; count sent now.
+
+    key names the notice (editor:<key>:<openid>); by default the day and a
+    digest of what it says, so the same failure reported again that day is not
+    sent again.
+    """
+    ids = _write(session, settings, title, channel, reason, slug, key)
+    return outbox.deliver(session, wechat, ids).sent if ids else 0
 
 
 def weekly_reminder(
     session: Session,
     wechat: WeChatClient,
-    r: redis.Redis,
     settings: ColumnSettings,
     now: datetime | None = None,
 ) -> bool:
@@ -73,10 +68,42 @@ def weekly_reminder(
     if queued:
         return False
     monday = now.astimezone(SHANGHAI).strftime("%G-W%V")
-    if not r.set(f"publish:reminder:{monday}", "1", nx=True, ex=8 * 86400):
-        return False
     end = (week.astimezone(SHANGHAI)).strftime("%m-%d")
-    tell_editors(
-        wechat, settings, "本周风采录", "排期", f"未来 7 天（至 {end}）没有排期的稿件，请尽快安排"
+    reason = f"未来 7 天（至 {end}）没有排期的稿件，请尽快安排"
+    ids = _write(session, settings, "本周风采录", "排期", reason, key=f"week:{monday}")
+    if ids:
+        outbox.deliver(session, wechat, ids)
+    return bool(ids)
+
+
+def _write(
+    session: Session,
+    settings: ColumnSettings,
+    title: str,
+    channel: str,
+    reason: str,
+    slug: str = "",
+    key: str = "",
+) -> list[int]:
+    """Write the notice's rows not yet written, one per editor, and commit; their ids."""
+    template = settings.editor_template
+    if not template or not settings.editor_openids:
+        log.error("editors not told (%s %s: %s): no template or editors set", slug, channel, reason)
+        return []
+    # A field shows 20 characters: the whole reason is in `veteranbot queue`.
+    data = templates.fields(
+        first="风采录需要处理",
+        keyword1=title,
+        keyword2=channel,
+        keyword3=reason,
+        remark=f"veteranbot queue 查看；修正后 veteranbot publish {slug}".strip(),
     )
-    return True
+    if not key:
+        said = "\n".join((title, channel, reason, slug)).encode()
+        key = f"{clock.today().isoformat()}:{hashlib.sha256(said).hexdigest()[:DIGEST_CHARS]}"
+    added = [
+        outbox.add(session, f"editor:{key}:{openid}", openid, template, data)
+        for openid in settings.editor_openids
+    ]
+    session.commit()
+    return [row_id for row_id in added if row_id is not None]

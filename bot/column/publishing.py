@@ -52,7 +52,7 @@ def publish_due(
         return None
     try:
         result = load_all(settings.content_dir)
-        _report_unloadable(wechat, r, settings, result.faults)
+        _report_unloadable(session, wechat, r, settings, result.faults)
         loaded = result.stories
         saved = states(session)
         done = []
@@ -67,7 +67,11 @@ def publish_due(
 
 
 def _report_unloadable(
-    wechat: WeChatClient, r: redis.Redis, settings: ColumnSettings, faults: list[Fault]
+    session: Session,
+    wechat: WeChatClient,
+    r: redis.Redis,
+    settings: ColumnSettings,
+    faults: list[Fault],
 ) -> None:
     """Tell the editors, once per distinct problem, of story folders that do not load."""
     by_folder: dict[str, list[Fault]] = {}
@@ -79,7 +83,7 @@ def _report_unloadable(
         if r.set(f"publish:unloadable:{digest}", "1", nx=True, ex=30 * 86400):
             # The folder is the notice's title; a field shows 20 characters: no path in it.
             reason = "；".join(f"{f.field}: {f.reason}" for f in found)
-            tell_editors(wechat, settings, slug, "稿件", reason, slug)
+            tell_editors(session, wechat, settings, slug, "稿件", reason, slug)
 
 
 def publish_story(
@@ -125,7 +129,7 @@ def poll(
     wechat_port = port(wechat, settings)
     st = publish.poll_wechat(slug, wechat_port, st_store, now=now, backoff=retry.for_column)
     if st.state == "failed":
-        tell_editors(wechat, settings, st.title or slug, "微信", st.reason or "", slug)
+        tell_editors(session, wechat, settings, st.title or slug, "微信", st.reason or "", slug)
     return st
 
 
@@ -170,7 +174,9 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, outer_l
                 st = st_store.load(story.slug, channel)
             if st.state == "failed" and before[channel].state != "failed":
                 label = _LABELS[channel]
-                tell_editors(wechat, settings, story.title, label, st.reason or "", story.slug)
+                tell_editors(
+                    session, wechat, settings, story.title, label, st.reason or "", story.slug
+                )
             results.append(st)
         return results, transient
     finally:
