@@ -9,7 +9,8 @@ Three parts, in one run:
    tag) and one template message per staff member, with no records;
 2. parallel: the real campaign (bot.care.greetings_send.send_occasion: Campaign rows,
    locks, version checks, one thread per county tag) and the reminders through
-   the shipped send loop, bot.requests.notices.send_each_once (send_reminders below);
+   the outbox, bot.wechat.outbox: rows written in one commit, then deliver()
+   (send_reminders below);
    printed with the ratio serial/parallel;
 3. killed: a second occasion's campaign in a subprocess, SIGKILLed once a few
    sends reached the platform, then rerun here until every tag is settled. The
@@ -85,26 +86,22 @@ def make_app(env: dict):
 
 
 def send_reminders(app, openids: list[str], template_id: str) -> int:
-    """Remind each staff member through the shipped send loop (send_each_once)."""
-    from types import SimpleNamespace
-
-    from bot import store
-    from bot.wechat import notices
+    """Remind each staff member through the outbox: one commit of rows, then deliver()."""
+    from bot import db
+    from bot.wechat import outbox
     from bot.wechat.client import client
 
-    staff = [SimpleNamespace(id=n, openid=openid) for n, openid in enumerate(openids)]
     data = {"thing1": {"value": "本月尚未联系的退役军人"}, "number2": {"value": "3"}}
+    # A fresh prefix per run: the rows of an earlier run must not skip anyone.
+    prefix = f"bench:reminder:{time.time_ns()}"
     with app.app_context():
-        return notices.send_each_once(
-            client(),
-            store.client(),
-            template_id,
-            staff,
-            lambda _member: data,
-            # A fresh prefix per run: the markers of an earlier run must not skip anyone.
-            marker_prefix=f"bench:reminder:{time.time_ns()}",
-            marker_seconds=3600,
-        )
+        session = db.session()
+        ids = [
+            outbox.add(session, f"{prefix}:{n}", openid, template_id, data)
+            for n, openid in enumerate(openids)
+        ]
+        session.commit()
+        return outbox.deliver(session, client(), ids).sent
 
 
 def seed(app, followers: int) -> None:

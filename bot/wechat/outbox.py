@@ -7,10 +7,10 @@ batches when Redis restarted empty. Here instead:
 
 - add() writes the message in the caller's transaction: it exists exactly when
   the change that causes it (a filed request, a day's reminders) was committed;
-- deliver() claims each due row (pending → sending, a versioned save, so of two
-  senders only one sends it), sends it with the row's key as WeChat's
-  client_msg_id, and saves sent, failed (a permanent error, with its reason) or
-  pending again (a transient one, with backoff);
+- deliver() claims due rows (pending → sending, in one statement that re-checks
+  each row, so of two senders only one sends it), sends each with the row's key
+  as WeChat's client_msg_id, and saves sent, failed (a permanent error, with its
+  reason) or pending again (a transient one, with backoff), version-checked;
 - the sweep (tasks.outbox.sweep, every minute) delivers every due row, so the
   outbox is right even when Redis has lost every queued task.
 
@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot import clock, db, retry
+from bot import clock, retry
 from bot.models import OutboxMessage
 from bot.wechat.client import WeChatClient
 from bot.wechat.errors import QuotaExceeded, WeChatError
@@ -47,6 +47,10 @@ UNSENT = ("pending", "sending")
 SEND_THREADS = 16
 # Rows claimed per round: a monthly reminder to 2,000 staff goes out in a few rounds.
 BATCH = 500
+# Outcomes saved per statement and commit. A commit per row (bot.db.save_versioned's
+# way) cost more than the sends for 2,000 reminders; a sender dying between commits
+# leaves its rows in sending, and their repeats are dropped by WeChat (client_msg_id).
+SETTLE_EVERY = 50
 # WeChat documents no length for client_msg_id; 32 ASCII characters is the shortest
 # limit it sets on an id-like field (character_string), so longer keys are hashed.
 CLIENT_MSG_ID_CHARS = 32
@@ -63,6 +67,22 @@ _FIELDS = (
     OutboxMessage.url,
     OutboxMessage.attempts,
     OutboxMessage.version,
+)
+
+
+_TABLE = OutboxMessage.__table__
+# A claimed row's outcome, saved only if the row is still at the claim's version.
+_SETTLE = (
+    _TABLE.update()
+    .where(_TABLE.c.id == bindparam("o_id"), _TABLE.c.version == bindparam("o_version"))
+    .values(
+        state=bindparam("o_state"),
+        sent_at=bindparam("o_sent_at"),
+        msgid=bindparam("o_msgid"),
+        reason=bindparam("o_reason"),
+        next_attempt_at=bindparam("o_next"),
+        version=_TABLE.c.version + 1,
+    )
 )
 
 
@@ -136,13 +156,16 @@ def deliver(
     now = now or clock.utcnow()
     wanted = None if ids is None else list(ids)
     done = Delivery()
-    while batch := _due(session, wanted, now):
+    # Claimed rows are due again only after STUCK, settled ones later or never: this ends.
+    while claimed := _claim(session, wanted, now):
+        settled: list[dict] = []
         with ThreadPoolExecutor(max_workers=SEND_THREADS) as pool:
-            sending = [(m, pool.submit(_send, wechat, m)) for m in batch if _claim(session, m, now)]
-            for message, future in sending:
-                _settle(session, message, future.result(), now, done)
-        if not sending:  # every row went to another sender meanwhile
-            break
+            outcomes = pool.map(lambda message: _send(wechat, message), claimed)
+            for message, outcome in zip(claimed, outcomes, strict=True):
+                settled.append(_settle(message, outcome, now, done))
+                if len(settled) == SETTLE_EVERY:
+                    _save(session, settled)
+        _save(session, settled)
     return done
 
 
@@ -168,28 +191,36 @@ def count_by_state(session: Session) -> dict[str, int]:
     return dict(session.execute(query).all())
 
 
-def _due(session: Session, ids: list[int] | None, now: datetime) -> list:
-    query = select(*_FIELDS).where(
-        OutboxMessage.state.in_(UNSENT), OutboxMessage.next_attempt_at <= now
-    )
+def _claim(session: Session, ids: list[int] | None, now: datetime) -> list:
+    """Move up to BATCH due rows to sending in one statement, and commit; the rows claimed.
+
+    The statement re-checks "due" on every row it updates, so of two senders
+    reading the same rows (a deliver task and the sweep) only one claims each:
+    the other finds it no longer due (PostgreSQL re-reads a row another
+    transaction changed; SQLite runs one writer at a time). It bumps the
+    version, which the settling save checks.
+    """
+    if ids is not None and not ids:
+        return []
+    table = _TABLE
+    due = and_(table.c.state.in_(UNSENT), table.c.next_attempt_at <= now)
     if ids is not None:
-        if not ids:
-            return []
-        query = query.where(OutboxMessage.id.in_(ids))
-    return list(session.execute(query.order_by(OutboxMessage.id).limit(BATCH)))
-
-
-def _claim(session: Session, message, now: datetime) -> bool:
-    """pending (or stuck) → sending, if no other sender moved the row since it was read."""
-    return db.save_versioned(
-        session,
-        OutboxMessage,
-        {"id": message.id},
-        message.version,
-        state="sending",
-        attempts=message.attempts + 1,
-        next_attempt_at=now + STUCK,
+        due = and_(due, table.c.id.in_(ids))
+    batch = select(table.c.id).where(due).order_by(table.c.id).limit(BATCH).scalar_subquery()
+    claim = (
+        table.update()
+        .where(table.c.id.in_(batch), due)
+        .values(
+            state="sending",
+            attempts=table.c.attempts + 1,
+            version=table.c.version + 1,
+            next_attempt_at=now + STUCK,
+        )
+        .returning(*(table.c[f.key] for f in _FIELDS))
     )
+    claimed = sorted(session.execute(claim).all(), key=lambda row: row.id)
+    session.commit()
+    return claimed
 
 
 def _send(wechat: WeChatClient, message) -> str | Exception:
@@ -207,30 +238,41 @@ def _send(wechat: WeChatClient, message) -> str | Exception:
     return str(answer.get("msgid", ""))
 
 
-def _settle(session: Session, message, outcome: str | Exception, now: datetime, done) -> None:
-    """Save the outcome on the row we claimed (its version is one past the one read)."""
-    attempt = message.attempts + 1
+def _settle(message, outcome: str | Exception, now: datetime, done: Delivery) -> dict:
+    """What to save on a claimed row after its send, as _SETTLE's parameters."""
+    values = {"o_state": "failed", "o_sent_at": None, "o_msgid": None, "o_next": now}
     if isinstance(outcome, str):
-        values = {"state": "sent", "sent_at": now, "msgid": outcome, "reason": None}
+        values.update(o_state="sent", o_sent_at=now, o_msgid=outcome)
         done.sent += 1
     elif isinstance(outcome, QuotaExceeded):
         # Permanent for today only: the message still matters tomorrow.
-        values = {"state": "pending", "next_attempt_at": _after_reset(now)}
+        values.update(o_state="pending", o_next=_after_reset(now))
     elif _transient(outcome):
-        values = {"state": "pending", "next_attempt_at": now + retry.for_notices(attempt)}
+        values.update(o_state="pending", o_next=now + retry.for_notices(message.attempts))
     else:
-        values = {"state": "failed"}
         done.failed += 1
-    if values["state"] == "pending":
+    if values["o_state"] == "pending":
         done.waiting += 1
-        done.retry_at = min(filter(None, (done.retry_at, values["next_attempt_at"])))
+        done.retry_at = min(filter(None, (done.retry_at, values["o_next"])))
     if not isinstance(outcome, str):
-        values["reason"] = _reason(outcome)
-        log.warning("outbox %s attempt %s: %s", message.key, attempt, _log_reason(outcome))
-    key = {"id": message.id}
-    # Not saved: a sweep took the row for stuck meanwhile, and that sender settles it.
-    if not db.save_versioned(session, OutboxMessage, key, message.version + 1, **values):
-        log.warning("outbox %s was settled by another sender", message.key)
+        log.warning("outbox %s attempt %s: %s", message.key, message.attempts, _log_reason(outcome))
+    reason = None if isinstance(outcome, str) else _reason(outcome)
+    return {**values, "o_reason": reason, "o_id": message.id, "o_version": message.version}
+
+
+def _save(session: Session, settled: list[dict]) -> None:
+    """Save a run of outcomes in one statement and commit, each if still at its claim's version."""
+    if not settled:
+        return
+    saved = session.execute(_SETTLE, settled).rowcount
+    session.commit()
+    if saved != len(settled):  # a sweep took some for stuck meanwhile; that sender settles them
+        log.warning(
+            "outbox: %s of %s rows were settled by another sender",
+            len(settled) - saved,
+            len(settled),
+        )
+    settled.clear()
 
 
 def _transient(exc: Exception) -> bool:
