@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 import click
@@ -14,6 +15,8 @@ from bot.wechat import outbox
 STATE_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
 # Openids are not personal numbers, but a whole column of them says nothing more.
 OPENID_SHOWN = 8
+# Display columns of state, kind, attempts, next attempt and recipient; the key comes last.
+WIDTHS = (8, 8, 6, 13, 12)
 
 
 @click.command("outbox")
@@ -37,16 +40,27 @@ def outbox_lines(session: Session, now: datetime, failed_limit: int = 50) -> lis
     rows = outbox.unsettled(session, failed_limit)
     if not rows:
         return [summary, "没有待发送或失败的消息"]
-    lines = [summary, f"{'状态':<5}{'种类':<7}{'次数':<4}{'下次尝试':<10}{'收件人':<10}键 / 原因"]
+    lines = [summary, _columns("状态", "种类", "次数", "下次尝试", "收件人", "键")]
     for row in rows:
         when = _moment(row.next_attempt_at) if row.state != "failed" else ""
-        lines.append(
-            f"{STATE_NAMES[row.state]:<6}{row.kind:<9}{row.attempts:<6}{when:<14}"
-            f"{_short(row.openid):<13}{row.key}"
-        )
+        shown = (STATE_NAMES[row.state], row.kind, str(row.attempts), when, _short(row.openid))
+        lines.append(_columns(*shown, row.key))
         if row.reason:
             lines.append(f"    原因：{row.reason}")
     return lines
+
+
+def _columns(*cells: str) -> str:
+    """Cells padded to WIDTHS by how wide they show: a Chinese character takes two columns."""
+    padded = [
+        cell + " " * (width - _shown_width(cell))
+        for cell, width in zip(cells[:-1], WIDTHS, strict=True)
+    ]
+    return "".join(padded) + cells[-1]
+
+
+def _shown_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _short(openid: str) -> str:
