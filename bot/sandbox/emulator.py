@@ -121,13 +121,12 @@ def create_emulator(state: PlatformState) -> Flask:
             earlier = client_msg_id and state.earlier_template(
                 body["touser"], client_msg_id, time.time()
             )
-            item = earlier or state.deliver(
-                "template",
+            item = earlier or state.deliver_template(
                 body["touser"],
+                client_msg_id,
                 template_id=body["template_id"],
                 data=body.get("data", {}),
                 url=body.get("url", ""),
-                client_msg_id=client_msg_id,
             )
         return jsonify(errcode=0, errmsg="ok", msgid=item["msgid"])
 

@@ -40,6 +40,8 @@ class PlatformState:
     tagged: dict[int, set[str]] = field(default_factory=dict)
     menu: dict | None = None
     outbox: list[dict] = field(default_factory=list)
+    # (openid, client_msg_id) -> the template message it delivered, for repeats.
+    template_ids: dict[tuple[str, str], dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     token_fetches: int = 0
     # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
@@ -94,12 +96,20 @@ class PlatformState:
 
     def earlier_template(self, touser: str, client_msg_id: str, now: float) -> dict | None:
         """The template message already delivered to touser under client_msg_id within 10 min."""
-        for item in reversed(self.outbox):
-            if now - item["at"] >= CLIENT_MSG_ID_SECONDS:
-                return None  # delivered in order: everything further back is older still
-            if item.get("client_msg_id") == client_msg_id and item["touser"] == touser:
-                return item
-        return None
+        item = self.template_ids.get((touser, client_msg_id))
+        # The outbox only grows (tests clear it): an entry stands while its message is
+        # still where it was delivered, at msgid - 1.
+        at = item["msgid"] - 1 if item else len(self.outbox)
+        if at >= len(self.outbox) or self.outbox[at] is not item:
+            return None
+        return item if now - item["at"] < CLIENT_MSG_ID_SECONDS else None
+
+    def deliver_template(self, touser: str, client_msg_id: str, **payload) -> dict:
+        """Record a template message as delivered, remembering its client_msg_id if any."""
+        item = self.deliver("template", touser, client_msg_id=client_msg_id, **payload)
+        if client_msg_id:
+            self.template_ids[(touser, client_msg_id)] = item
+        return item
 
     def messages_to(self, openid: str) -> list[dict]:
         """Everything delivered to one follower, oldest first."""

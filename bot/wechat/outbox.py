@@ -58,19 +58,9 @@ CLIENT_MSG_ID_CHARS = 32
 QUOTA_RESET = time(0, 5)
 # Insert-or-nothing, so a key already written (a rerun, a concurrent run) is skipped.
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-_FIELDS = (
-    OutboxMessage.id,
-    OutboxMessage.key,
-    OutboxMessage.openid,
-    OutboxMessage.template_id,
-    OutboxMessage.data,
-    OutboxMessage.url,
-    OutboxMessage.attempts,
-    OutboxMessage.version,
-)
-
-
 _TABLE = OutboxMessage.__table__
+# What a sender needs of a claimed row (the counters as the claim left them).
+_FIELDS = ("id", "key", "openid", "template_id", "data", "url", "attempts", "version")
 # A claimed row's outcome, saved only if the row is still at the claim's version.
 _SETTLE = (
     _TABLE.update()
@@ -115,9 +105,9 @@ def add(
         "url": url,
         "next_attempt_at": clock.utcnow(),
     }
-    statement = insert(OutboxMessage.__table__).values(**row)
+    statement = insert(_TABLE).values(**row)
     statement = statement.on_conflict_do_nothing(index_elements=["key"])
-    return session.execute(statement.returning(OutboxMessage.id)).scalar()
+    return session.execute(statement.returning(_TABLE.c.id)).scalar()
 
 
 def keys_under(session: Session, prefix: str) -> set[str]:
@@ -216,7 +206,7 @@ def _claim(session: Session, ids: list[int] | None, now: datetime) -> list:
             version=table.c.version + 1,
             next_attempt_at=now + STUCK,
         )
-        .returning(*(table.c[f.key] for f in _FIELDS))
+        .returning(*(table.c[name] for name in _FIELDS))
     )
     claimed = sorted(session.execute(claim).all(), key=lambda row: row.id)
     session.commit()
