@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -81,6 +81,15 @@ class DbStateStore:
             self.session.commit()
         except IntegrityError:
             self.session.rollback()
+
+    def forget_media(self, sha256: str, kind: str, value: str) -> None:
+        """Drop an upload the platform no longer has; one another run replaced stays."""
+        self.session.execute(
+            delete(MediaUpload).where(
+                MediaUpload.sha256 == sha256, MediaUpload.kind == kind, MediaUpload.value == value
+            )
+        )
+        self.session.commit()
 
 
 def states(session: Session) -> dict[tuple[str, str], ChannelState]:
