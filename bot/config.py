@@ -63,6 +63,10 @@ DEFAULTS: dict[str, str | None] = {
     "IMPORT_MAX_BYTES": str(10 * 1024 * 1024),
     # An import stops listing problems after this many ("fix these first").
     "IMPORT_MAX_FAULTS": "50",
+    # How long the scan locks (publish:due, publish:story:<slug>, greetings:due) are
+    # held at a time; a live run renews them every third of it, so a killed worker's
+    # lock blocks the next run for at most this long.
+    "LOCK_SECONDS": "30",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -157,7 +161,7 @@ def _validate(cfg: dict) -> None:
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
         cfg[key] = int(cfg[key])
-    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS"):
+    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS", "LOCK_SECONDS"):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])
