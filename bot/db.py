@@ -96,11 +96,27 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 def upgrade(eng: Engine, revision: str = "head") -> None:
     """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
-    with eng.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Two processes starting together would both try to create tables.
-            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        command.upgrade(alembic_config(conn), revision)
+    with eng.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by rebuilding its table, and dropping the old
+            # copy of a table others point at (veterans) fails while foreign keys
+            # are on. Its documented way: keys off outside the transaction, and
+            # checked before the commit.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Two processes starting together would both try to create tables.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                command.upgrade(alembic_config(conn), revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("a migration left rows pointing at rows that are gone")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def save_versioned(session: Session, model: type[Base], key: dict, version: int, **values) -> bool:
