@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import create_app, db
+from bot.config import prepare_instance, read_environment
 from bot.models import Station
 from bot.records import files
 from bot.records.identity import check_char, parse_id_number
@@ -21,6 +22,8 @@ ID_FIRST17 = "51342919800101001"
 
 def seed(settings: dict, openid: str) -> None:
     """Migrate the database, then create the station line and a file bound to openid."""
+    # The instance keys, as `veteranbot db upgrade` writes them before the first start.
+    prepare_instance({**read_environment(), **settings})
     app = create_app(settings)
     try:
         with app.app_context():
