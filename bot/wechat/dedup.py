@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 
 import redis
-from wechatpy.messages import BaseMessage
+
+from bot.wechat.transport import Message
 
 PENDING = "\x00pending"
 CLAIM_SECONDS = 30
@@ -19,19 +20,21 @@ REPLY_SECONDS = 600
 WAIT_SECONDS = 4.0
 
 
-def message_key(message: BaseMessage) -> str:
+def message_key(message: Message) -> str:
     """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
-    if message._data.get("MsgType") == "event":  # also events wechatpy does not know
-        raw = message._data
-        # Job events share sender, time and event when several jobs finish in the
-        # same second: MsgID tells MASSSENDJOBFINISH apart (one per county tag),
-        # publish_id tells PUBLISHJOBFINISH apart.
-        info = raw.get("PublishEventInfo")
-        publish_id = info.get("publish_id") if isinstance(info, dict) else None
-        parts = (message.source, raw.get("CreateTime"), raw.get("Event"), raw.get("EventKey"))
-        parts += (raw.get("MsgID"), publish_id)
-        return "dedup:e:" + "|".join(str(p or "") for p in parts)
-    return f"dedup:m:{message.id}"
+    fields = message.fields
+    msg_id = fields.get("MsgId")
+    if message.type != "event" and msg_id:
+        return f"dedup:m:{msg_id}"
+    # Job events share sender, time and event when several jobs finish in the
+    # same second: MsgID tells MASSSENDJOBFINISH apart (one per county tag),
+    # publish_id tells PUBLISHJOBFINISH apart. A message without a MsgId is
+    # keyed the same way, so it can never be answered with another sender's reply.
+    info = fields.get("PublishEventInfo")
+    publish_id = info.get("publish_id") if isinstance(info, dict) else None
+    parts = (message.source, fields.get("CreateTime"), fields.get("Event"))
+    parts += (fields.get("EventKey"), fields.get("MsgID"), publish_id)
+    return "dedup:e:" + "|".join(str(p or "") for p in parts)
 
 
 def once(

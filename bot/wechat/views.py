@@ -6,7 +6,6 @@ import contextlib
 import logging
 
 from flask import Blueprint, Response, current_app, request
-from wechatpy.replies import TextReply
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import db, store
@@ -63,7 +62,7 @@ def receive():
         log.error("answering %s failed: %s", message.type, type(exc).__name__)
         with contextlib.suppress(Exception):
             db.session().rollback()
-        xml = TextReply(message=message, content=BUSY).render()
+        xml = transport.text_reply(message, BUSY)
     if xml == "success" or not encrypted:
         return Response(xml, mimetype="application/xml")
     return Response(
@@ -71,12 +70,12 @@ def receive():
     )
 
 
-def _answer(message, dialog: str | None) -> str:
+def _answer(message: transport.Message, dialog: str | None) -> str:
     state.remember(message.source, dialog)
     reply: Reply = router.handle(message)
     if reply.text is None:
         return "success"
-    return TextReply(message=message, content=reply.text).render()
+    return transport.text_reply(message, reply.text)
 
 
 def _refuse(exc: transport.Refused) -> Response:
