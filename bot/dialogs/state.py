@@ -1,18 +1,33 @@
 """Dialog state per follower, kept in Redis with an expiry so it survives restarts.
 
-The webhook reads a follower's state in the same Redis round trip as its
-deduplication claim and hands it over with remember(); within that request,
-load() and clear() then use what was read instead of asking Redis again.
-Outside a request every call goes to Redis.
+A webhook call spends no Redis round trip of its own on state: begin() takes
+what the deduplication claim read (the state, and any other key the call
+needs), load/save/clear then work on that copy, and writes() hands the
+changes over to be stored with the reply, so a retry never sees the reply
+without them and a failed attempt leaves the state as it was. Outside a
+webhook call every function goes straight to Redis.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from flask import current_app, has_request_context, request
 
 from bot import store
+from bot.wechat.dedup import Write
+
+_ENVIRON_KEY = "veteranbot.redis_copy"
+
+
+@dataclass
+class _Copy:
+    """One webhook call's copy of its Redis keys: as read, and as changed since."""
+
+    read: dict[str, str | None]
+    changed: dict[str, str | None] = field(default_factory=dict)
 
 
 def key(openid: str) -> str:
@@ -20,38 +35,63 @@ def key(openid: str) -> str:
     return f"dialog:{openid}"
 
 
-def remember(openid: str, raw: str | None) -> None:
-    """Note the follower's stored state as already read in this request."""
-    _known()[openid] = raw
+def begin(values: Mapping[str, str | None]) -> None:
+    """Start this webhook call's copy with the values read along with its claim."""
+    request.environ[_ENVIRON_KEY] = _Copy(dict(values))
+
+
+def read(name: str) -> str | None:
+    """A Redis value as this webhook call knows it (read with the claim), else from Redis."""
+    copy = _copy()
+    if copy is not None:
+        if name in copy.changed:
+            return copy.changed[name]
+        if name in copy.read:
+            return copy.read[name]
+    return store.client().get(name)
 
 
 def load(openid: str) -> dict | None:
     """The follower's open dialog (`{"dialog": name, "step": ..., ...}`), or None."""
-    known = _known()
-    raw = known[openid] if openid in known else store.client().get(key(openid))
+    raw = read(key(openid))
     return json.loads(raw) if raw else None
 
 
 def save(openid: str, state: dict) -> None:
     """Store the dialog state, restarting its expiry."""
-    ttl = current_app.config["DIALOG_TTL_SECONDS"]
     raw = json.dumps(state, ensure_ascii=False)
-    store.client().set(key(openid), raw, ex=ttl)
-    _known()[openid] = raw
+    copy = _copy()
+    if copy is not None:
+        copy.changed[key(openid)] = raw
+    else:
+        store.client().set(key(openid), raw, ex=_ttl())
 
 
 def clear(openid: str) -> None:
     """Forget any open dialog."""
-    known = _known()
-    if openid in known and known[openid] is None:
-        return  # read as absent at the start of this request: nothing to delete
-    store.client().delete(key(openid))
-    known[openid] = None
+    copy = _copy()
+    if copy is None:
+        store.client().delete(key(openid))
+    elif read(key(openid)) is not None:  # when absent, there is nothing to delete
+        copy.changed[key(openid)] = None
 
 
-def _known() -> dict[str, str | None]:
+def writes() -> list[Write]:
+    """This webhook call's changes, to be stored with its reply."""
+    copy = _copy()
+    if copy is None:
+        return []
+    ttl = _ttl()
+    return [Write(name, value, ttl) for name, value in copy.changed.items()]
+
+
+def _ttl() -> int:
+    return current_app.config["DIALOG_TTL_SECONDS"]
+
+
+def _copy() -> _Copy | None:
     # Per request (kept in its WSGI environ), never shared: an app context can
-    # outlive a request (tests, tasks), and there every read goes to Redis.
+    # outlive a request (tests, tasks), and there every call goes to Redis.
     if not has_request_context():
-        return {}
-    return request.environ.setdefault("veteranbot.dialog_states", {})
+        return None
+    return request.environ.get(_ENVIRON_KEY)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -52,8 +53,8 @@ def receive():
         xml = dedup.once(
             store.client(),
             dedup.message_key(message),
-            lambda dialog: _answer(message, dialog),
-            prefetch=state.key(message.source),
+            lambda values: _answer(message, values),
+            reads=(state.key(message.source),),  # read with the claim
         )
     except Exception as exc:
         # The webhook's one catch-all: a database or Redis outage must never
@@ -70,12 +71,11 @@ def receive():
     )
 
 
-def _answer(message: transport.Message, dialog: str | None) -> str:
-    state.remember(message.source, dialog)
+def _answer(message: transport.Message, values: Mapping[str, str | None]) -> dedup.Answer:
+    state.begin(values)
     reply: Reply = router.handle(message)
-    if reply.text is None:
-        return "success"
-    return transport.text_reply(message, reply.text)
+    xml = "success" if reply.text is None else transport.text_reply(message, reply.text)
+    return dedup.Answer(xml, state.writes())
 
 
 def _refuse(exc: transport.Refused) -> Response:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+import redis
 from sqlalchemy import func, select
 
 from bot.models import Consent
+from tests import factories
 from tests.conftest import APP_ID, TOKEN
 from tests.driver import WeChatDriver
 
@@ -40,3 +43,41 @@ def test_retried_event_is_answered_identically(wechat):
     xml = wechat.xml("o-evt", "event", create_time=1790000000, Event="subscribe")
     first, second = (wechat.post(xml).get_data(as_text=True) for _ in range(2))
     assert first == second and "欢迎" in first
+
+
+def round_trips(url: str, send) -> int:
+    """Commands the app sent Redis while send() ran (not those its scripts ran inside Redis)."""
+    watcher, marker = redis.Redis.from_url(url), redis.Redis.from_url(url)
+    marker.ping()  # connected before the count starts
+    try:
+        with watcher.monitor() as monitor:
+            send()
+            marker.echo("end-of-count")
+            count = 0
+            while not (seen := monitor.next_command())["command"].startswith("ECHO"):
+                count += seen["client_type"] != "lua"
+            return count
+    finally:
+        watcher.close()
+        marker.close()
+
+
+@pytest.mark.parametrize(
+    ("registered", "text"),
+    [(True, "联系服务站"), (False, "联系服务站"), (False, "登记")],
+    ids=["a veteran's contacts", "a newcomer asked for the township", "registration begun"],
+)
+def test_a_message_costs_two_redis_round_trips(app, wechat, session, registered, text):
+    # The claim, which reads the dialog state with it; then
+    # the reply, stored with any dialog state written (see bot/wechat/dedup.py).
+    directory = factories.butuo()
+    if registered:
+        factories.VeteranFactory(station=directory.villages["阿布村"], openid="o-count")
+    wechat.send_text("o-warm", "联系服务站")  # connects
+
+    replies = []
+    trips = round_trips(
+        app.config["REDIS_URL"], lambda: replies.append(wechat.send_text("o-count", text))
+    )
+
+    assert replies[0] and trips == 2
