@@ -7,9 +7,11 @@ hand their state to take_place() until it returns a Station.
 
 from __future__ import annotations
 
+import functools
+
 from flask import render_template
 
-from bot import db
+from bot import db, store
 from bot.dialogs import choices
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
@@ -27,9 +29,11 @@ UNSURE = {"不清楚", "不知道", "不晓得", "乡镇", "找乡镇"}
 def start(turn: Turn) -> Reply:
     """A registered veteran gets their stations; others are asked where they are."""
     session = db.session()
-    cards = directory.home_cards(session, turn.openid)
+    seen = dialog_state.read(directory.CARDS_VERSION_KEY)  # read with the webhook's claim
+    version = directory.cards_version(store.client(), seen)
+    cards = directory.home_cards(session, turn.openid, version)
     if cards is not None:
-        return _render_contact(cards, registered=True)
+        return Reply(_registered_contact(cards))
     if not directory.of_level(session, "township"):
         return Reply(render_template("replies/station_none.txt"))
     current = {"dialog": "station"}
@@ -57,20 +61,19 @@ def nearest(turn: Turn) -> Reply:
     return contact(station, km=km)
 
 
-def contact(station: Station, registered: bool = False, km: float | None = None) -> Reply:
+def contact(station: Station, km: float | None = None) -> Reply:
     """Name, head, phone, address and hours of a station and of its township."""
     line = [s for s in station.lineage() if s.level in ("village", "township")] or [station]
-    cards = [{f: getattr(s, f) for f in directory.CARD_FIELDS} for s in line]
-    return _render_contact(cards, registered=registered, km=km)
-
-
-def _render_contact(cards: list[dict], registered: bool = False, km: float | None = None):
+    cards = [directory.Card(*(getattr(s, f) for f in directory.CARD_FIELDS)) for s in line]
     distance = None if km is None else _distance(km)
-    return Reply(
-        render_template(
-            "replies/station_contact.txt", stations=cards, registered=registered, distance=distance
-        )
-    )
+    return Reply(render_template("replies/station_contact.txt", stations=cards, distance=distance))
+
+
+@functools.lru_cache(maxsize=4096)
+def _registered_contact(cards: tuple[directory.Card, ...]) -> str:
+    # Keyed by the cards' content, so it can never answer with old details;
+    # the cards themselves come from the directory's cache on most calls.
+    return render_template("replies/station_contact.txt", stations=cards, registered=True)
 
 
 # -- choosing a station (shared with registration and help requests) ----------

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import secrets
+from typing import NamedTuple
 
+import redis
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
@@ -68,13 +71,30 @@ def responsible_staff(session: Session, station: Station) -> list[Staff]:
     return list(session.scalars(select(Staff).where(Staff.station_id.in_(line)).order_by(Staff.id)))
 
 
+class Card(NamedTuple):
+    """What 联系服务站 shows of one station (immutable: cards are shared from a cache)."""
+
+    name: str
+    head: str | None
+    phone: str | None
+    address: str | None
+    hours: str | None
+
+
+CARD_FIELDS = Card._fields
+# Redis holds a random token that changes whenever what the cards show may have
+# changed (drop_cards); each process keeps the cards it read under the token
+# it read them with, so every web worker drops its copy on its next message.
+# A token, not a counter: a flushed Redis must never bring an old one back.
+CARDS_VERSION_KEY = "directory:cards-version"
+
 _village, _township = aliased(Station), aliased(Station)
-CARD_FIELDS = ("name", "head", "phone", "address", "hours")
 # One Core query for the commonest question of all, a registered veteran's
 # 联系服务站: loading the file and walking station.parent through the ORM took
 # four queries and most of the webhook's time.
 _HOME_LINE = (
     select(
+        _village.id,
         *(getattr(_village, f) for f in CARD_FIELDS),
         *(getattr(_township, f) for f in CARD_FIELDS),
     )
@@ -82,19 +102,66 @@ _HOME_LINE = (
     .outerjoin(_township, (_township.id == _village.parent_id) & (_township.level == "township"))
     .where(Veteran.openid == bindparam("openid"))
 )
+_HOME_STATION = select(Veteran.station_id).where(Veteran.openid == bindparam("openid"))
+# (version, {village station id: its cards}), replaced whole when the version moves on.
+_cached: tuple[str | None, dict[int, tuple[Card, ...]]] = (None, {})
 
 
-def home_cards(session: Session, openid: str) -> list[dict] | None:
-    """Contact cards of a registered follower's station and its township; None if unregistered."""
-    # Straight to the connection: the ORM layer adds nothing to a Core select.
-    row = session.connection().execute(_HOME_LINE, {"openid": openid}).first()
+def home_cards(
+    session: Session, openid: str, version: str | None = None
+) -> tuple[Card, ...] | None:
+    """Contact cards of a registered follower's station and its township; None if unregistered.
+
+    With the directory's version (cards_version()), the cards come from this
+    process's cache when it holds them for that version; the follower's station
+    is still read every time, so a move shows at once. A miss is one query
+    (two when the cache holds other stations of that version but not this one).
+    """
+    # Straight to a pooled connection: the ORM session adds nothing to a Core
+    # select, and costs as much again. Only committed rows are read.
+    with session.get_bind().connect() as conn:
+        held, by_station = _cached
+        if version is not None and version == held and by_station:
+            station_id = conn.execute(_HOME_STATION, {"openid": openid}).scalar()
+            if station_id is None:
+                return None
+            if (cards := by_station.get(station_id)) is not None:
+                return cards
+        row = conn.execute(_HOME_LINE, {"openid": openid}).first()
     if row is None:
         return None
-    n = len(CARD_FIELDS)
-    cards = [dict(zip(CARD_FIELDS, row[:n], strict=True))]
-    if row[n] is not None:
-        cards.append(dict(zip(CARD_FIELDS, row[n:], strict=True)))
+    village, township = Card(*row[1 : len(CARD_FIELDS) + 1]), row[len(CARD_FIELDS) + 1 :]
+    cards = (village,) if township[0] is None else (village, Card(*township))
+    if version is not None:
+        _keep(version, row[0], cards)
     return cards
+
+
+def _keep(version: str, station_id: int, cards: tuple[Card, ...]) -> None:
+    global _cached
+    held, by_station = _cached
+    if held == version:
+        by_station[station_id] = cards
+    else:
+        # Read under another version than the cache's: a newer one (an import
+        # happened), or an older one read just before it; either way the cache
+        # now answers only requests that read this version.
+        _cached = (version, {station_id: cards})
+
+
+def cards_version(r: redis.Redis, seen: str | None = None) -> str:
+    """The directory's current card version (seen: as already read); created when missing."""
+    if seen is not None:
+        return seen
+    pipe = r.pipeline(transaction=False)
+    pipe.set(CARDS_VERSION_KEY, secrets.token_hex(8), nx=True)
+    pipe.get(CARDS_VERSION_KEY)
+    return pipe.execute()[1]
+
+
+def drop_cards(r: redis.Redis) -> None:
+    """Make every process's cached station cards stale; call after the change commits."""
+    r.set(CARDS_VERSION_KEY, secrets.token_hex(8))
 
 
 def subtree_ids(session: Session, root: Station) -> list[int]:

@@ -9,9 +9,9 @@ least exactly-once allows: the claim must be in Redis before any effect
 happens (or two overlapping attempts would both act), and the reply can only
 be stored once it exists. So everything else the webhook needs from Redis
 rides on those two: the claim also reads the keys the handler will need
-(the dialog state), and the stored reply carries
-the handler's writes (the new dialog state), in one atomic step. A retry
-that finds the reply already stored is answered in one round trip.
+(the dialog state, the station cards' version), and the stored reply carries
+the handler's writes (the new dialog state) in one atomic step. A retry that
+finds the reply already stored is answered in one round trip.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ STORE = Script(None, _STORE)
 
 @dataclass(frozen=True)
 class Write:
-    """A key the handler changed: its new value for `seconds`, or None to delete it."""
+    """A key the handler changed: its new value (not empty) for `seconds`, or None: delete it."""
 
     key: str
     value: str | None
@@ -121,7 +121,7 @@ def once(
         return answer.reply
     args: list[str | int] = [answer.reply, REPLY_SECONDS]
     for write in answer.writes:
-        args += [write.value or "", write.seconds]
+        args += ["" if write.value is None else write.value, write.seconds]
     STORE(keys=[key, *(w.key for w in answer.writes)], args=args, client=r)
     return answer.reply
 

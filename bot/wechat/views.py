@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot import db, store
 from bot.dialogs import router, state
 from bot.dialogs.reply import Reply
+from bot.records import directory
 from bot.wechat import dedup, transport
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,9 @@ def receive():
             store.client(),
             dedup.message_key(message),
             lambda values: _answer(message, values),
-            reads=(state.key(message.source),),  # read with the claim
+            # Read with the claim: the sender's dialog state, and the version
+            # of the station cards 联系服务站 may answer from.
+            reads=(state.key(message.source), directory.CARDS_VERSION_KEY),
         )
     except Exception as exc:
         # The webhook's one catch-all: a database or Redis outage must never

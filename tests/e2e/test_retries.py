@@ -68,12 +68,12 @@ def round_trips(url: str, send) -> int:
     ids=["a veteran's contacts", "a newcomer asked for the township", "registration begun"],
 )
 def test_a_message_costs_two_redis_round_trips(app, wechat, session, registered, text):
-    # The claim, which reads the dialog state with it; then
+    # The claim, which reads the dialog state and the card version with it; then
     # the reply, stored with any dialog state written (see bot/wechat/dedup.py).
     directory = factories.butuo()
     if registered:
         factories.VeteranFactory(station=directory.villages["阿布村"], openid="o-count")
-    wechat.send_text("o-warm", "联系服务站")  # connects
+    wechat.send_text("o-warm", "联系服务站")  # connects, and makes the card version
 
     replies = []
     trips = round_trips(
