@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import click
-import redis
 from flask.cli import with_appcontext
 
-from bot import db, store
-from bot.records import directory
+from bot import db
 from bot.records.imports.station_import import import_file
 from bot.records.imports.table_files import ImportFailed
 
@@ -30,10 +28,3 @@ def import_command(path: str) -> None:
         raise click.ClickException(str(exc)) from None
     session.commit()
     click.echo(f"站点导入完成：新增 {counts.added}，更新 {counts.updated}，未变 {counts.unchanged}")
-    try:
-        # After the commit: a web worker that refills its cache at once reads the new rows.
-        directory.drop_cards(store.client())
-    except redis.RedisError:
-        raise click.ClickException(
-            "站点已导入，但 Redis 不可用，网页进程里缓存的服务站信息没有刷新：请重启 web 进程"
-        ) from None

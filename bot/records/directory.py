@@ -1,16 +1,24 @@
-"""Look-ups over the station directory: by code or name, children, nearest, responsible staff."""
+"""Look-ups over the station directory: by code or name, children, nearest, responsible staff;
+and the contact cards of a follower's stations, cached per process."""
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import redis
-from sqlalchemy import bindparam, select
+from flask import has_app_context
+from sqlalchemy import bindparam, event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
+from bot import store
 from bot.models import Staff, Station, Veteran
+
+log = logging.getLogger(__name__)
 
 EARTH_RADIUS_KM = 6371.0
 # Suffixes of station names that people leave off when they name the place.
@@ -82,11 +90,14 @@ class Card(NamedTuple):
 
 
 CARD_FIELDS = Card._fields
-# Redis holds a random token that changes whenever what the cards show may have
-# changed (drop_cards); each process keeps the cards it read under the token
-# it read them with, so every web worker drops its copy on its next message.
-# A token, not a counter: a flushed Redis must never bring an old one back.
+# Redis holds a random token that changes after every commit that touches a
+# station or a veteran (see _drop_after_commit); each process keeps the cards
+# it read under the token it read them with, so every web worker drops its
+# copy on its next message. A token, not a counter: a flushed Redis must never
+# bring an old one back.
 CARDS_VERSION_KEY = "directory:cards-version"
+# Followers remembered per process before the cache starts over (about 100 bytes each).
+CACHE_FOLLOWERS = 100_000
 
 _village, _township = aliased(Station), aliased(Station)
 # One Core query for the commonest question of all, a registered veteran's
@@ -102,9 +113,21 @@ _HOME_LINE = (
     .outerjoin(_township, (_township.id == _village.parent_id) & (_township.level == "township"))
     .where(Veteran.openid == bindparam("openid"))
 )
-_HOME_STATION = select(Veteran.station_id).where(Veteran.openid == bindparam("openid"))
-# (version, {village station id: its cards}), replaced whole when the version moves on.
-_cached: tuple[str | None, dict[int, tuple[Card, ...]]] = (None, {})
+
+
+@dataclass
+class _Cards:
+    """This process's cards, valid for one version of the directory and one database."""
+
+    version: str | None = None
+    engine: Engine | None = None
+    by_station: dict[int, tuple[Card, ...]] = field(default_factory=dict)
+    # openid -> its village station's id, or None for a follower with no file.
+    station_of: dict[str, int | None] = field(default_factory=dict)
+
+
+_cached = _Cards()
+_UNSEEN = object()
 
 
 def home_cards(
@@ -112,41 +135,52 @@ def home_cards(
 ) -> tuple[Card, ...] | None:
     """Contact cards of a registered follower's station and its township; None if unregistered.
 
-    With the directory's version (cards_version()), the cards come from this
-    process's cache when it holds them for that version; the follower's station
-    is still read every time, so a move shows at once. A miss is one query
-    (two when the cache holds other stations of that version but not this one).
+    With the directory's version (cards_version()), the answer comes from this
+    process's cache when it holds one for that version; a miss is one query.
     """
+    engine = session.get_bind()
+    cache = _cached
+    current = version is not None and cache.version == version and cache.engine is engine
+    station_id = cache.station_of.get(openid, _UNSEEN) if current else _UNSEEN
+    if station_id is not _UNSEEN:
+        return None if station_id is None else cache.by_station[station_id]
     # Straight to a pooled connection: the ORM session adds nothing to a Core
     # select, and costs as much again. Only committed rows are read.
-    with session.get_bind().connect() as conn:
-        held, by_station = _cached
-        if version is not None and version == held and by_station:
-            station_id = conn.execute(_HOME_STATION, {"openid": openid}).scalar()
-            if station_id is None:
-                return None
-            if (cards := by_station.get(station_id)) is not None:
-                return cards
+    with engine.connect() as conn:
         row = conn.execute(_HOME_LINE, {"openid": openid}).first()
-    if row is None:
-        return None
-    village, township = Card(*row[1 : len(CARD_FIELDS) + 1]), row[len(CARD_FIELDS) + 1 :]
-    cards = (village,) if township[0] is None else (village, Card(*township))
+    cards = None
+    if row is not None:
+        village, township = Card(*row[1 : len(CARD_FIELDS) + 1]), row[len(CARD_FIELDS) + 1 :]
+        cards = (village,) if township[0] is None else (village, Card(*township))
     if version is not None:
-        _keep(version, row[0], cards)
+        _keep(version, engine, openid, None if row is None else row[0], cards)
     return cards
 
 
-def _keep(version: str, station_id: int, cards: tuple[Card, ...]) -> None:
+def known_version() -> str | None:
+    """The version this process's cached cards belong to, if it holds any."""
+    return _cached.version
+
+
+def _keep(
+    version: str,
+    engine: Engine,
+    openid: str,
+    station_id: int | None,
+    cards: tuple[Card, ...] | None,
+) -> None:
     global _cached
-    held, by_station = _cached
-    if held == version:
-        by_station[station_id] = cards
-    else:
-        # Read under another version than the cache's: a newer one (an import
-        # happened), or an older one read just before it; either way the cache
-        # now answers only requests that read this version.
-        _cached = (version, {station_id: cards})
+    cache = _cached
+    if cache.version != version or cache.engine is not engine:
+        # Read under another version than the cache's: a newer one (the
+        # directory changed), or an older one read just before; either way the
+        # cache now answers only calls that read this version.
+        cache = _cached = _Cards(version, engine)
+    elif len(cache.station_of) >= CACHE_FOLLOWERS:
+        cache.station_of.clear()
+    if station_id is not None:
+        cards = cache.by_station.setdefault(station_id, cards)  # one copy per station
+    cache.station_of[openid] = station_id
 
 
 def cards_version(r: redis.Redis, seen: str | None = None) -> str:
@@ -160,8 +194,35 @@ def cards_version(r: redis.Redis, seen: str | None = None) -> str:
 
 
 def drop_cards(r: redis.Redis) -> None:
-    """Make every process's cached station cards stale; call after the change commits."""
+    """Make every process's cached station cards stale."""
     r.set(CARDS_VERSION_KEY, secrets.token_hex(8))
+
+
+# What the cards show (station fields, a follower's station) changes in the
+# ORM only: station imports, files saved at registration or by ledger imports.
+# So every commit that touched a Station or a Veteran drops the cards once it
+# is done, whichever command, task or dialog made it; an edit made outside the
+# ORM (SQL by hand) shows once the web workers restart.
+_TOUCHED = "bot.directory.touched"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_touched(session: Session, _context) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(row, Station | Veteran) for row in changed):
+        session.info[_TOUCHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_after_commit(session: Session) -> None:
+    # A flush that was rolled back may leave the mark: one needless drop, harmless.
+    if not session.info.pop(_TOUCHED, False) or not has_app_context():
+        return
+    try:
+        drop_cards(store.client())
+    except redis.RedisError:
+        # The commit stands; only the cache may lag. Say so without any data.
+        log.warning("could not drop the cached station cards: Redis unavailable")
 
 
 def subtree_ids(session: Session, root: Station) -> list[int]:

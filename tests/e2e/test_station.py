@@ -169,6 +169,16 @@ def test_a_veteran_moved_to_another_station_gets_its_contacts_at_once(wechat, bu
     assert butuo.jiudu.name not in reply
 
 
+def test_a_follower_who_registers_gets_their_stations_next_time(wechat, butuo):
+    assert "乡镇" in last_line(wechat.send_text(OPENID, "联系服务站"))
+    wechat.send_text(OPENID, "取消")
+
+    factories.VeteranFactory(station=butuo.villages["阿布村"], openid=OPENID)
+    reply = wechat.send_text(OPENID, "联系服务站")
+
+    assert shows(reply, butuo.villages["阿布村"]) and shows(reply, butuo.jiudu)
+
+
 def test_markup_in_the_directory_still_reaches_the_veteran(wechat, butuo, session):
     # "]]>" ends an XML CDATA section: sent as it is, the reply would not parse.
     village = butuo.villages["阿布村"]
