@@ -42,6 +42,7 @@ MENU_NUMBERS = {
 CANCEL_WORDS = {"取消", "退出"}
 # Speech recognition ends sentences with punctuation the follower never "said".
 TRAILING = " \t\r\n。，！？.,!?"
+_FRESH_STARTS = {*KEYWORDS, *CANCEL_WORDS}
 
 
 def handle(message: Message) -> Reply:
@@ -62,6 +63,23 @@ def handle(message: Message) -> Reply:
     else:
         return menu.unsupported(kind)
     return _text(Turn(openid, text=text))
+
+
+def reads_only(message: Message) -> bool:
+    """True when the answer needs no dialog state and writes nothing but dialog state.
+
+    Words that open a dialog (typed, spoken or clicked) and the cancel words:
+    their handlers only read the database and start the dialog afresh, so the
+    webhook may work the answer out before claiming the message.
+    """
+    kind = message.type
+    if kind == "text":
+        return message.text("Content").strip() in _FRESH_STARTS
+    if kind == "voice":
+        return message.text("Recognition").strip(TRAILING) in _FRESH_STARTS
+    if kind == "event":
+        return message.text("Event").lower() == "click" and message.text("EventKey") in MENU_KEYS
+    return False
 
 
 def _text(turn: Turn) -> Reply:

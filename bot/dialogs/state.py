@@ -1,11 +1,12 @@
 """Dialog state per follower, kept in Redis with an expiry so it survives restarts.
 
 A webhook call spends no Redis round trip of its own on state: begin() takes
-what the deduplication claim read (the state, and any other key the call
-needs), load/save/clear then work on that copy, and writes() hands the
+the values it knows already (read with the deduplication claim, or held by
+the process), load/save/clear then work on that copy, and writes() hands the
 changes over to be stored with the reply, so a retry never sees the reply
-without them and a failed attempt leaves the state as it was. Outside a
-webhook call every function goes straight to Redis.
+without them and a failed attempt leaves the state as it was; read() names
+the values the answer was worked out from. Outside a webhook call every
+function goes straight to Redis.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ _ENVIRON_KEY = "veteranbot.redis_copy"
 
 @dataclass
 class _Copy:
-    """One webhook call's copy of its Redis keys: as read, and as changed since."""
+    """One webhook call's copy of its Redis keys: as known, as used, and as changed since."""
 
-    read: dict[str, str | None]
+    known: dict[str, str | None]
+    used: dict[str, str | None] = field(default_factory=dict)
     changed: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -36,19 +38,21 @@ def key(openid: str) -> str:
 
 
 def begin(values: Mapping[str, str | None]) -> None:
-    """Start this webhook call's copy with the values read along with its claim."""
+    """Start this webhook call's copy with the Redis values it knows (None: known absent)."""
     request.environ[_ENVIRON_KEY] = _Copy(dict(values))
 
 
 def read(name: str) -> str | None:
-    """A Redis value as this webhook call knows it (read with the claim), else from Redis."""
+    """A Redis value as this webhook call knows it, else read from Redis now."""
     copy = _copy()
-    if copy is not None:
-        if name in copy.changed:
-            return copy.changed[name]
-        if name in copy.read:
-            return copy.read[name]
-    return store.client().get(name)
+    if copy is None:
+        return store.client().get(name)
+    if name in copy.changed:
+        return copy.changed[name]
+    if name not in copy.known:
+        copy.known[name] = store.client().get(name)
+    copy.used[name] = copy.known[name]
+    return copy.known[name]
 
 
 def load(openid: str) -> dict | None:
@@ -70,10 +74,11 @@ def save(openid: str, state: dict) -> None:
 def clear(openid: str) -> None:
     """Forget any open dialog."""
     copy = _copy()
+    name = key(openid)
     if copy is None:
-        store.client().delete(key(openid))
-    elif read(key(openid)) is not None:  # when absent, there is nothing to delete
-        copy.changed[key(openid)] = None
+        store.client().delete(name)
+    elif name in copy.changed or name not in copy.known or copy.known[name] is not None:
+        copy.changed[name] = None  # unless known to be absent: then nothing to delete
 
 
 def writes() -> list[Write]:
@@ -83,6 +88,12 @@ def writes() -> list[Write]:
         return []
     ttl = _ttl()
     return [Write(name, value, ttl) for name, value in copy.changed.items()]
+
+
+def used() -> dict[str, str | None]:
+    """The Redis values this webhook call's answer was worked out from."""
+    copy = _copy()
+    return {} if copy is None else dict(copy.used)
 
 
 def _ttl() -> int:

@@ -1,24 +1,30 @@
 """Exactly-once handling of WeChat's retries, shared by every web process via Redis.
 
 WeChat retries a message up to three times when it gets no answer in 5 s,
-sometimes while the first attempt is still running. The first attempt claims
-the key; the others wait for its reply and answer with the same one.
+sometimes while the first attempt is still running. Every attempt answers
+with the reply stored under the message's key, and only the attempt that
+stores it applies its writes, so a message has one effect and one reply.
 
-A message costs the first attempt two Redis round trips, and that is the
-least exactly-once allows: the claim must be in Redis before any effect
-happens (or two overlapping attempts would both act), and the reply can only
-be stored once it exists. So everything else the webhook needs from Redis
-rides on those two: the claim also reads the keys the handler will need
-(the dialog state, the station cards' version), and the stored reply carries
-the handler's writes (the new dialog state) in one atomic step. A retry that
-finds the reply already stored is answered in one round trip.
+Round trips to Redis, the webhook's largest cost after Flask itself:
+- once(): an answer that may change anything (the database, a task queued)
+  must claim the key before it starts, or two overlapping attempts would both
+  act, and can store its reply only once it exists: two round trips, the least
+  exactly-once allows for it. Everything else the call needs from Redis rides
+  on those two: the claim also reads the keys it names (the dialog state, the
+  station cards' version), and the reply carries the call's writes (the new
+  dialog state) in one atomic step.
+- ahead(): an answer that only reads (the caller vouches for it) is worked
+  out first and stored in one round trip, only if the key is still free and
+  the Redis values it was worked out from still hold. Two attempts may both
+  work it out; one stores it, and both answer with that one.
+A retry that finds the reply stored costs one round trip.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from redis.commands.core import Script
@@ -29,6 +35,8 @@ PENDING = "\x00pending"
 CLAIM_SECONDS = 30
 REPLY_SECONDS = 600
 WAIT_SECONDS = 4.0
+# Rounds of ahead() when the values it read keep changing under it.
+AHEAD_ROUNDS = 3
 
 # KEYS[1] is the message's key, KEYS[2..] the keys to read for the attempt that
 # claims it. Returns {1, values...} to that attempt; to any other, {0, what the
@@ -41,20 +49,36 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
 end
 return {0, redis.call('GET', KEYS[1])}
 """
-# KEYS[1] gets the reply ARGV[1] for ARGV[2] seconds; each further KEYS[i]
-# gets the value ARGV[2i-1] for ARGV[2i] seconds, or is deleted when that
-# value is empty. One script, so a retry never sees the reply without them.
+# Stores the reply ARGV[1] under KEYS[1] for ARGV[2] seconds with the writes:
+# KEYS[i] (i > 1 + ARGV[3]) gets the value ARGV[2i - 1] for ARGV[2i] seconds,
+# or is deleted when the value is empty. ARGV[3] = n > 0 makes it ahead()'s
+# store: KEYS[2 .. 1 + n] must still hold ARGV[4 .. 3 + n] ('' for none), else
+# {2, their values now}; and KEYS[1] must be free, else {0, what it holds}.
 _STORE = b"""
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-for i = 2, #KEYS do
-  local value, seconds = ARGV[2 * i - 1], ARGV[2 * i]
-  if value == '' then
-    redis.call('DEL', KEYS[i])
-  else
-    redis.call('SET', KEYS[i], value, 'EX', seconds)
+local n = tonumber(ARGV[3])
+for i = 1, n do
+  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[3 + i] then
+    local now = {2}
+    for j = 1, n do now[1 + j] = redis.call('GET', KEYS[1 + j]) end
+    return now
   end
 end
-return 1
+if ARGV[4 + n] == 'free' then
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+    return {0, redis.call('GET', KEYS[1])}
+  end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+for i = 2 + n, #KEYS do
+  local at = 3 + n + 2 * (i - 1 - n)
+  if ARGV[at] == '' then
+    redis.call('DEL', KEYS[i])
+  else
+    redis.call('SET', KEYS[i], ARGV[at], 'EX', ARGV[at + 1])
+  end
+end
+return {1}
 """
 # Bytes, so no client is needed to hash them; each call names its client, and
 # EVALSHA falls back to loading the script when the server does not know it.
@@ -73,10 +97,16 @@ class Write:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the first attempt produced: the reply, and the writes stored with it."""
+    """What an attempt produced: the reply, the writes stored with it, the values it read."""
 
     reply: str
     writes: Sequence[Write] = ()
+    # Redis keys the answer was worked out from, with the values it saw; ahead()
+    # stores the answer only while they still hold.
+    read: Mapping[str, str | None] = field(default_factory=dict)
+
+
+Produce = Callable[[Mapping[str, str | None]], Answer]
 
 
 def message_key(message: Message) -> str:
@@ -96,13 +126,8 @@ def message_key(message: Message) -> str:
     return "dedup:e:" + "|".join(str(p or "") for p in parts)
 
 
-def once(
-    r: redis.Redis,
-    key: str,
-    produce: Callable[[Mapping[str, str | None]], Answer],
-    reads: Sequence[str] = (),
-) -> str:
-    """Run produce() once per key and return its reply to every caller of that key.
+def once(r: redis.Redis, key: str, produce: Produce, reads: Sequence[str] = ()) -> str:
+    """Claim the key, run produce() once, and return its reply to every caller of that key.
 
     produce receives the values of `reads` (None when absent), read with the
     claim; its Answer's writes are stored with the reply.
@@ -118,15 +143,50 @@ def once(
         raise
     if not answer.writes:  # most messages: a plain SET costs Redis less than a script
         r.set(key, answer.reply, ex=REPLY_SECONDS)
-        return answer.reply
-    args: list[str | int] = [answer.reply, REPLY_SECONDS]
-    for write in answer.writes:
-        args += ["" if write.value is None else write.value, write.seconds]
-    STORE(keys=[key, *(w.key for w in answer.writes)], args=args, client=r)
+    else:
+        _store(r, key, answer, free=False)
     return answer.reply
 
 
-def _follow(r: redis.Redis, key: str, value: str | None, produce, reads) -> str:
+def ahead(
+    r: redis.Redis,
+    key: str,
+    produce: Produce,
+    known: Mapping[str, str | None],
+    reads: Sequence[str] = (),
+) -> str:
+    """Work the answer out first, then store it unless another attempt stored one first.
+
+    produce must change nothing (no commit, no task, no call out) but Redis
+    keys through its writes. known: Redis values the caller holds already,
+    checked at the store like every value produce reads; reads: what once()
+    reads should the message turn out released by a failed attempt.
+    """
+    for _ in range(AHEAD_ROUNDS):
+        answer = produce(known)
+        status, *values = _store(r, key, answer, free=True)
+        if status == 1:
+            return answer.reply
+        if status == 0:  # another attempt stored its reply first (or is still at it)
+            return _follow(r, key, values[0], produce, reads)
+        # What it read moved on (an import dropped the station cards): again, from the new values.
+        known = dict(zip(answer.read, values, strict=True))
+    return once(r, key, produce, reads)
+
+
+def _store(r: redis.Redis, key: str, answer: Answer, free: bool) -> list:
+    """Store the reply with the writes (ahead: only while the key is free and its reads hold)."""
+    read = answer.read if free else {}
+    args: list[str | int] = [answer.reply, REPLY_SECONDS, len(read)]
+    args += ["" if value is None else value for value in read.values()]
+    args.append("free" if free else "claimed")
+    for write in answer.writes:
+        args += ["" if write.value is None else write.value, write.seconds]
+    keys = [key, *read, *(w.key for w in answer.writes)]
+    return STORE(keys=keys, args=args, client=r)
+
+
+def _follow(r: redis.Redis, key: str, value: str | None, produce: Produce, reads) -> str:
     """A later attempt: the first one's reply once it is stored."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
