@@ -22,7 +22,7 @@ ID_FIRST17 = "51342919800101001"
 
 def seed(settings: dict, openid: str) -> None:
     """Migrate the database, then create the station line and a file bound to openid."""
-    # The instance keys, as `veteranbot db upgrade` writes them before the first start.
+    # First run of a throwaway instance: write its keys, as `db upgrade` would.
     prepare_instance({**read_environment(), **settings})
     app = create_app(settings)
     try:

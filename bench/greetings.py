@@ -78,7 +78,9 @@ def serve_emulator(port: int, latency_ms: int) -> None:
 def make_app(env: dict):
     """The bot app over the bench's database, Redis and emulator."""
     from bot import create_app
+    from bot.config import prepare_instance, read_environment
 
+    prepare_instance({**read_environment(), **env})  # a fresh instance: its keys, once
     return create_app(env)
 
 
@@ -157,10 +159,15 @@ def serial(app, staff: list[str]) -> tuple[float, float]:
 
 def campaign(app, key: str, day: date):
     """The real campaign: records, locks, one thread per county tag."""
+    from bot import db, store
     from bot.care import greetings_send
+    from bot.care.settings import CareSettings
+    from bot.wechat.client import client
 
     with app.app_context():
-        return greetings_send.send_occasion(key, day)[0]
+        settings = CareSettings.from_config(app.config)
+        wiring = (db.session_factory(), client(), store.client(), settings)
+        return greetings_send.send_occasion(*wiring, key, day)[0]
 
 
 def mass_sends(base: str) -> list[dict]:

@@ -57,6 +57,12 @@ DEFAULTS: dict[str, str | None] = {
     # 彝历新年, set by the prefecture each year: "YYYY-MM-DD[,YYYY-MM-DD…]", one per year
     # (`veteranbot greetings set-date yi-new-year` stores one in the database instead).
     "YI_NEW_YEAR": "",
+    # `stations import` and `veterans import` refuse a file over this many bytes
+    # unread (an XLSX also when it unpacks to 30 times this): 10 MiB holds a
+    # prefecture's ledger many times over.
+    "IMPORT_MAX_BYTES": str(10 * 1024 * 1024),
+    # An import stops listing problems after this many ("fix these first").
+    "IMPORT_MAX_FAULTS": "50",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -147,6 +153,10 @@ def _validate(cfg: dict) -> None:
     for key in ("PORT", "SANDBOX_PORT", "DIALOG_TTL_SECONDS", "MASS_QUOTA_PER_MONTH"):
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
+        cfg[key] = int(cfg[key])
+    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS"):
+        if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
+            raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])
     for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):

@@ -7,11 +7,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How autogenerate compares and writes, for `db revision` (through env.py) and
+# `db check` alike. Batch operations are what SQLite needs for most changes
+# and PostgreSQL runs them as plain ALTERs, so one migration serves both.
+MIGRATION_OPTIONS = {"compare_type": True, "compare_server_default": True, "render_as_batch": True}
 
 
 class Base(DeclarativeBase):
@@ -20,11 +24,15 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a generous busy timeout."""
+    # A database error's text would otherwise carry the statement's values (names,
+    # phones, ID hashes) into tracebacks and logs.
+    private = {"hide_parameters": True}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        connect = {"timeout": 15, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect, **private)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **private)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -50,7 +58,8 @@ def session() -> Session:
 
 def engine() -> Engine:
     """The current app's engine."""
-    return current_app.extensions["db"].kw["bind"]
+    # Tests bind the sessions to one of the engine's connections, hence `.engine`.
+    return current_app.extensions["db"].kw["bind"].engine
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -59,13 +68,42 @@ def _close_session(_exc: BaseException | None) -> None:
         s.close()
 
 
-def upgrade(eng: Engine, revision: str = "head") -> None:
-    """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
+def alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    """Alembic's settings: our scripts, files named like 0004_add_quota.py, this connection."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(eng: Engine, revision: str = "head") -> None:
+    """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
     with eng.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two processes starting together would both try to create tables.
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        command.upgrade(alembic_config(conn), revision)
+
+
+def save_versioned(session: Session, model: type[Base], key: dict, version: int, **values) -> bool:
+    """Update the row matching key if it is still at version, bumping it; commit.
+
+    False when another run saved the row first (or it is gone): of two runs that
+    read the same version, only one moves the row on. Timestamp columns with an
+    onupdate (updated_at) are set as usual.
+    """
+    table = model.__table__
+    where = [table.c[name] == value for name, value in key.items()]
+    done = session.execute(
+        table.update()
+        .where(*where, table.c.version == version)
+        .values(**values, version=version + 1)
+    )
+    session.commit()
+    return done.rowcount == 1
+
+
+def session_factory() -> sessionmaker:
+    """The current app's session factory, for work that opens its own sessions (threads)."""
+    return current_app.extensions["db"]

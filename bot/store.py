@@ -51,3 +51,19 @@ def client(app: Flask | None = None) -> redis.Redis:
             url(app), decode_responses=True, socket_timeout=2, socket_connect_timeout=2
         )
     return app.extensions["redis"]
+
+
+log = logging.getLogger(__name__)
+
+
+def release(lock) -> None:
+    """Release a Redis lock taken with acquire(); one that expired meanwhile is only logged.
+
+    A lock outlives no run that hung past its timeout: by then another run may
+    hold it, and the version checks on the rows (bot.db.save_versioned) are what
+    keep that run from overwriting newer work.
+    """
+    try:
+        lock.release()
+    except redis.RedisError:  # LockError: expired or taken over, nothing left to release
+        log.warning("lock %s had expired before it was released", lock.name)

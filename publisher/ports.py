@@ -12,9 +12,6 @@ from datetime import datetime
 from typing import Protocol
 
 CHANNELS = ("wechat", "site")
-# A channel moves left to right; "submitting" is the recorded intent to submit
-# (or mass-send) a stored draft, so a resumed run knows a call may have gone out.
-STATES = ("pending", "uploading", "drafted", "submitting", "submitted", "published", "failed")
 FINAL = frozenset({"published", "failed"})
 
 
@@ -39,6 +36,9 @@ class ChannelState:
 
     slug: str
     channel: str
+    # pending → uploading → drafted → submitting → submitted → published | failed;
+    # "submitting" is the recorded intent to submit (or mass-send) a stored draft,
+    # so a resumed run knows a call may have gone out.
     state: str = "pending"
     mode: str = "publish"
     publish_at: datetime | None = None  # timezone-aware, copied from the story
@@ -80,11 +80,11 @@ class WeChatPort(Protocol):
     def publish_status(self, publish_id: str) -> dict:
         """freepublish/get: WeChat's answer (publish_status, article_detail, fail_idx)."""
 
-    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str:
+    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str | None:
         """message/mass/sendall of the draft as mpnews to a tag: the msg_id.
 
         A clientmsgid already used within 24 h sends nothing; the port returns the
-        earlier msg_id when the platform names it, or "" when it does not.
+        earlier msg_id when the platform names it (45065), or None when it does not.
         """
 
     def veterans_tag_id(self) -> int:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from publisher import images, site
 from publisher.ports import FINAL, ChannelState, PublishError, StateStore, WeChatPort
-from publisher.story import SHANGHAI, Story
+from publisher.story import Story
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,10 @@ def clientmsgid(slug: str) -> str:
     return "column-" + hashlib.sha256(slug.encode()).hexdigest()[:40]
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long a channel waits after a transient failure: 1, 2, 4 … minutes, at most an hour."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+# How long a channel waits after a transient failure, by attempt number. The
+# caller hands it in (bot.retry.for_column): one retry curve for the whole bot,
+# while the publisher stays pure.
+Backoff = Callable[[int], timedelta]
 
 
 def is_due(story: Story, now: datetime) -> bool:
@@ -64,43 +65,23 @@ def is_due(story: Story, now: datetime) -> bool:
     return story.publish_at <= now
 
 
-def mass_refusal(story: Story, mass_plan: dict[str, datetime], quota: int) -> str | None:
-    """Why a mass story may not go out, or None: the month's mass sends in order, this one's
-    place among them, against the monthly quota.
-
-    mass_plan maps every mass story that counts (sent, or queued and not failed)
-    to its publish_at.
-    """
-    if story.wechat_mode != "mass":
-        return None
-    month = story.publish_at.astimezone(SHANGHAI).strftime("%Y-%m")
-    plan = dict(mass_plan)
-    plan[story.slug] = story.publish_at
-    same_month = sorted(
-        (at, slug)
-        for slug, at in plan.items()
-        if at.astimezone(SHANGHAI).strftime("%Y-%m") == month
-    )
-    place = same_month.index((story.publish_at, story.slug)) + 1
-    if place <= quota:
-        return None
-    earlier = "、".join(slug for _, slug in same_month[:quota])
-    return (
-        f"群发额度不足：{month} 每月最多群发 {quota} 次，已排 {earlier}；"
-        "请改为 wechat.mode: publish 或换到下个月"
-    )
-
-
 # -- the WeChat channel ---------------------------------------------------------------
 
 
 def advance_wechat(
-    story: Story, port: WeChatPort, store: StateStore, *, site_url: str, now: datetime
+    story: Story,
+    port: WeChatPort,
+    store: StateStore,
+    *,
+    site_url: str,
+    now: datetime,
+    backoff: Backoff,
 ) -> ChannelState:
     """Take the story's WeChat channel as far as it goes now; return its state.
 
     A permanent failure ends in state "failed" with a reason; a transient one is
-    recorded (reason, retry_after) and raised, leaving the state where it was.
+    recorded (reason, retry_after = now + backoff(attempts)) and raised, leaving
+    the state where it was.
     """
     st = store.load(story.slug, "wechat")
     if st.state in FINAL:
@@ -119,11 +100,13 @@ def advance_wechat(
             _poll(port, st)
             _save(store, st, now)
     except PublishError as exc:
-        _record_error(store, st, exc, now)
+        _record_error(store, st, exc, now, backoff)
     return st
 
 
-def poll_wechat(slug: str, port: WeChatPort, store: StateStore, *, now: datetime) -> ChannelState:
+def poll_wechat(
+    slug: str, port: WeChatPort, store: StateStore, *, now: datetime, backoff: Backoff
+) -> ChannelState:
     """Ask freepublish/get how a submitted article fares; record published or failed."""
     st = store.load(slug, "wechat")
     if st.state != "submitted":
@@ -131,7 +114,7 @@ def poll_wechat(slug: str, port: WeChatPort, store: StateStore, *, now: datetime
     try:
         _poll(port, st)
     except PublishError as exc:
-        _record_error(store, st, exc, now)
+        _record_error(store, st, exc, now, backoff)
     _save(store, st, now)
     return st
 
@@ -175,7 +158,7 @@ def _submit(story, port, store, st, now, resumed: bool) -> None:
     _save(store, st, now)
     try:
         if st.mode == "mass":
-            st.msg_id = port.mass_send(st.media_id, tag_id, st.clientmsgid) or None
+            st.msg_id = port.mass_send(st.media_id, tag_id, st.clientmsgid)
             # WeChat gives no article URL for a mass send; MASSSENDJOBFINISH reports delivery.
             st.state, st.reason = "published", None
         else:
@@ -210,7 +193,9 @@ def _poll(port, st: ChannelState) -> None:
         _fail(st, f"微信{what}（publish_status {status}）", step="submitted")
 
 
-def _record_error(store: StateStore, st: ChannelState, exc: PublishError, now: datetime) -> None:
+def _record_error(
+    store: StateStore, st: ChannelState, exc: PublishError, now: datetime, backoff: Backoff
+) -> None:
     if exc.transient:
         st.reason = f"暂时失败，稍后重试：{exc}"
         st.retry_after = now + backoff(st.attempts)

@@ -41,6 +41,7 @@ class BuildReport:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0  # files rendered again but identical, so left alone
+    skipped: list[str] = field(default_factory=list)  # `image: reason`, left off the pages
 
 
 def story_url(site_url: str, slug: str) -> str:
@@ -93,10 +94,13 @@ def build(
 
     entries = {} if full else {k: v for k, v in old["stories"].items() if k not in touched}
     jobs = _jobs(due, pages, out_dir, site_url, stations)
-    for slug, entry, written, unchanged in _run(jobs, workers):
+    skipped = set()
+    for slug, entry, written, unchanged, left_out in _run(jobs, workers):
         entries[slug] = entry
         report.written += written
         report.unchanged += unchanged
+        skipped |= left_out
+    report.skipped = sorted(skipped)
 
     wanted = site_lists.Wanted(everything=True)
     if not full:
@@ -151,7 +155,7 @@ def _run(jobs: list[tuple], workers: int | None) -> list:
         return [_story_job(job) for job in jobs]
 
 
-def _story_job(job: tuple) -> tuple[str, dict, list[str], int]:
+def _story_job(job: tuple) -> tuple[str, dict, list[str], int, set[str]]:
     story, before, after, out_dir, site_url, stations = job
     assets = Assets(out_dir / story.slug)
     html, thumb = story_page(
@@ -165,10 +169,10 @@ def _story_job(job: tuple) -> tuple[str, dict, list[str], int]:
     entry = {
         "tags": list(story.tags),
         "station": story.station,
-        "thumb": [thumb.name, thumb.width, thumb.height],
+        "thumb": [thumb.name, thumb.width, thumb.height] if thumb else None,
         "files": sorted({page, *(f"{story.slug}/{name}" for name in assets.used)}),
     }
-    return story.slug, entry, written, 0 if fresh else 1
+    return story.slug, entry, written, 0 if fresh else 1, assets.skipped
 
 
 def _wanted_lists(touched: set[str], entries: dict, old: dict) -> site_lists.Wanted:

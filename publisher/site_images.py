@@ -2,7 +2,9 @@
 
 A variant's file name carries the source's hash and the width bucket, so a
 rebuild finds it already written and skips the decode; changing the picture
-changes the name, which also busts browser caches.
+changes the name, which also busts browser caches. A file that does not decode
+whole (a truncated photo, an SVG renamed .jpg) is never copied: the page goes
+without it and the build names it, as `content check` does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PIL import Image, ImageOps
 COVER_THUMB = 480  # index cards: two columns on a desktop, full width on a phone
 PAGE_WIDTH = 960  # twice the text column, sharp on phone screens
 _KEEP = {"JPEG": ".jpg", "PNG": ".png"}
+UNREADABLE = "不是可读的图片，网站上未放出"
 
 
 @dataclass(frozen=True)
@@ -36,38 +39,45 @@ class _Probe:
     digest: str
     width: int
     height: int
-    fmt: str | None
+    fmt: str | None  # None: Pillow cannot read it
 
 
 @dataclass
 class Assets:
-    """Where a page's images go (None: only name them), and which were written or used."""
+    """Where a page's images go (None: only name them); which were written, used or skipped."""
 
     out_dir: Path | None
     written: list[Path] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)  # `source: reason`, for the build report
     ready: bool = False  # out_dir exists
 
 
-def variant(source: Path, max_width: int, assets: Assets) -> Variant:
-    """Name source scaled to at most max_width wide; write it beside the page unless present."""
+def variant(source: Path, max_width: int, assets: Assets) -> Variant | None:
+    """Name source scaled to at most max_width wide; write it beside the page unless present.
+
+    None when the picture does not decode: the page must go without it.
+    """
     probe = _probe(source)
+    if probe.fmt is None:
+        assets.skipped.add(f"{source}: {UNREADABLE}")
+        return None
     ext = _KEEP.get(probe.fmt, source.suffix.lower())
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", source.stem).strip("-")[:40] or "img"
     name = f"{stem}-{probe.digest[:12]}-{max_width}{ext}"
     width, height = probe.width, probe.height
     if width > max_width:
         width, height = max_width, max(1, round(height * max_width / width))
-    assets.used.add(name)
-    if assets.out_dir is None:
-        return Variant(name, width, height)
-    target = assets.out_dir / name
-    if not target.exists():
+    if assets.out_dir is not None and not (assets.out_dir / name).exists():
         if not assets.ready:
             assets.out_dir.mkdir(parents=True, exist_ok=True)
             assets.ready = True
-        _write(source, probe, max_width, (width, height), target)
+        target = assets.out_dir / name
+        if not _write(source, probe, max_width, (width, height), target):
+            assets.skipped.add(f"{source}: {UNREADABLE}")
+            return None
         assets.written.append(target)
+    assets.used.add(name)
     return Variant(name, width, height)
 
 
@@ -92,14 +102,15 @@ def _probe(source: Path) -> _Probe:
             width, height = _oriented_size(img)
             probe = _Probe(digest, width, height, img.format)
     except (OSError, Image.DecompressionBombError):
-        # `content check` refuses such a story; the site still builds, with the
-        # file copied as it is, rather than failing every other story's page.
+        # `content check` refuses such a story; the site leaves the picture out
+        # rather than fail every other story's page, or publish what is not a picture.
         probe = _Probe(digest, 0, 0, None)
     _probed[key] = probe
     return probe
 
 
-def _write(source: Path, probe: _Probe, max_width: int, size, target: Path) -> None:
+def _write(source: Path, probe: _Probe, max_width: int, size, target: Path) -> bool:
+    """Write the variant; False, with nothing written, when the picture does not decode."""
     earlier = _made.get((probe.digest, max_width))
     if earlier is not None and earlier.is_file():
         try:
@@ -108,26 +119,34 @@ def _write(source: Path, probe: _Probe, max_width: int, size, target: Path) -> N
             os.link(earlier, target)
         except OSError:
             shutil.copyfile(earlier, target)
-        return
+        return True
     tmp = target.with_name(target.name + ".tmp")
     data = source.read_bytes()
     try:
         _encode(data, probe, size, tmp)
-    except OSError:  # a truncated picture: publish it as it is, as above
-        tmp.write_bytes(data)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        # Truncated or corrupt after a good header; remembered, so the
+        # thumbnail of the same cover does not decode it again.
+        tmp.unlink(missing_ok=True)
+        st = source.stat()
+        _probed[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)] = _Probe(
+            probe.digest, 0, 0, None
+        )
+        return False
     tmp.replace(target)  # a reader never sees half an image
     _made[(probe.digest, max_width)] = target
+    return True
 
 
 def _encode(data: bytes, probe: _Probe, size: tuple[int, int], tmp: Path) -> None:
-    if probe.fmt not in _KEEP:
-        tmp.write_bytes(data)  # not ours to re-encode
-        return
     with Image.open(io.BytesIO(data)) as img:
-        turned = _orientation(img) in (5, 6, 7, 8)
-        if img.size == size and _orientation(img) in (0, 1):
-            tmp.write_bytes(data)  # already small enough
+        if probe.fmt not in _KEEP or (img.size == size and _orientation(img) in (0, 1)):
+            # Not ours to re-encode (a GIF keeps its frames), or already small
+            # enough: published byte for byte, once it is known to decode whole.
+            img.load()
+            tmp.write_bytes(data)
             return
+        turned = _orientation(img) in (5, 6, 7, 8)
         if probe.fmt == "JPEG":
             # Decoding at a reduced scale is several times faster for big photos.
             w, h = size[::-1] if turned else size

@@ -48,7 +48,7 @@ def write_lists(due, entries, out_dir, site_url, stations, wanted: Wanted) -> Li
             out.unchanged += 1
 
     newest = due[::-1]
-    cards = [card(s, Variant(*entries[s.slug]["thumb"]), stations) for s in newest]
+    cards = [card(s, _thumb(entries[s.slug]["thumb"]), stations) for s in newest]
     by_slug = {c.slug: c for c in cards}
     common = {"site_url": site_url, "og_type": "website"}
     pages = [cards[i : i + PER_PAGE] for i in range(0, len(cards), PER_PAGE)] or [[]]
@@ -119,6 +119,11 @@ def site_title_for(page: int) -> str:
 
 def _page_href(root: str, n: int) -> str:
     return root if n == 1 else f"{root}page/{n}/"
+
+
+def _thumb(saved: list | None) -> Variant | None:
+    """The thumbnail the manifest remembers; None for a story without a usable cover."""
+    return Variant(*saved) if saved else None
 
 
 def _image_url(site_url: str, chunk) -> str | None:

@@ -102,25 +102,32 @@ def body_html(story: Story, assets: Assets) -> Markup:
     tokens = md.parse(story.body)
     folder = story.folder.resolve()
     for token in tokens:
-        for child in token.children or ():
-            if child.type == "image":
-                _local_image(child, folder, assets)
+        if token.children:
+            token.children = [
+                child
+                for child in token.children
+                if child.type != "image" or _local_image(child, folder, assets)
+            ]
     return Markup(md.renderer.render(tokens, md.options, {}))
 
 
-def _local_image(token, folder: Path, assets: Assets) -> None:
+def _local_image(token, folder: Path, assets: Assets) -> bool:
+    """Point the image at its copy beside the page; False when it must be left out."""
     src = str(token.attrs.get("src", ""))
     if not src or re.match(r"^([a-z][a-z0-9+.-]*:|/|#)", src, re.I):
-        return  # external or absolute: a live link, kept as the author wrote it
+        return True  # external or absolute: a live link, kept as the author wrote it
     source = (folder / src).resolve()
     # Only pictures inside the story's own folder are published beside it.
     if not source.is_relative_to(folder) or not source.is_file():
-        return
+        return True
     img = variant(source, PAGE_WIDTH, assets)
+    if img is None:
+        return False  # not a picture that decodes: the build report names it
     token.attrs["src"] = img.name
     if img.width:
         token.attrs.update(width=str(img.width), height=str(img.height))
     token.attrs["loading"] = "lazy"
+    return True
 
 
 def story_page(
@@ -132,8 +139,8 @@ def story_page(
     previous: tuple[str, str] | None = None,
     following: tuple[str, str] | None = None,
     stations: dict[str, str] | None = None,
-) -> tuple[str, Variant]:
-    """One story's full page, and its cover thumbnail for the lists."""
+) -> tuple[str, Variant | None]:
+    """One story's full page, and its cover thumbnail for the lists (None: no usable cover)."""
     cover = variant(story.cover, PAGE_WIDTH, assets)
     thumb = variant(story.cover, COVER_THUMB, assets)
     page_url = f"{site_url}/{story.slug}/"
@@ -148,7 +155,7 @@ def story_page(
         canonical=page_url,
         og_type="article",
         og_title=story.title,
-        og_image=page_url + quote(cover.name),
+        og_image=page_url + quote(cover.name) if cover else None,
         description=story.digest,
         date=chinese_date(story),
         iso=iso_time(story),

@@ -20,8 +20,81 @@ FIELDS = ("title", "author", "digest", "publish_at", "cover", "station", "tags",
 WECHAT_FIELDS = ("mode", "open_comment")
 # County 513429, township 513429-107, village 513429-107-01 (content/stations/*.csv).
 STATION_CODE = re.compile(r"\d{6}(-\d{3}(-\d{2})?)?")
+# A story is a few thousand characters; anything bigger is a mistake (or an attack),
+# refused before it is read, let alone parsed.
+MAX_INDEX_BYTES = 256 * 1024
+# Front matter nests two levels (wechat: mode); deeper is a mistake, and
+# PyYAML's composer is recursive, so a deep one would otherwise exhaust the stack.
+MAX_NESTING = 16
+ANCHORS_REFUSED = "不支持 YAML 锚点和别名（& 和 *），请把每个值直接写出来"
+TAGS_REFUSED = "不支持 YAML 标签（!!…），请直接写值"
+TOO_DEEP = "嵌套层数过多"
 # The closing --- may end the file; a UTF-8 BOM (Windows editors) is dropped on reading.
 FRONT_MATTER = re.compile(r"---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)(.*)", re.S | re.M)
+
+
+class Refused(yaml.YAMLError):
+    """Front matter uses YAML that stories never need and that could harm the loader."""
+
+
+class FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader without anchors, aliases, tags or deep nesting; odd values stay text.
+
+    Aliases are how a "billion laughs" document grows to gigabytes, so they are
+    refused as the parser meets them, before any node is built. An impossible
+    date (2026-02-30) or YAML 1.1's base-60 numbers (25:00 read as 1500) stay the
+    text the editor wrote, for the field's own check to name.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        """Refuse an anchor, alias, explicit tag or deep nesting before composing the node."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise Refused(ANCHORS_REFUSED)
+        if getattr(event, "tag", None) not in (None, "!"):
+            raise Refused(TAGS_REFUSED)
+        if self.depth >= MAX_NESTING:
+            raise Refused(TOO_DEEP)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_timestamp_or_text(self, node):
+        """A date or time as YAML reads it, or the text when there is no such moment."""
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+    def construct_int_or_text(self, node):
+        """An integer, except base-60 (25:00) and malformed ones, which stay text."""
+        return self._number_or_text(node, self.construct_yaml_int)
+
+    def construct_float_or_text(self, node):
+        """A float, except base-60 (1:30.5) and malformed ones, which stay text."""
+        return self._number_or_text(node, self.construct_yaml_float)
+
+    def _number_or_text(self, node, construct):
+        if ":" in node.value:
+            return self.construct_scalar(node)
+        try:
+            return construct(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+for _tag, _construct in (
+    ("timestamp", FrontMatterLoader.construct_timestamp_or_text),
+    ("int", FrontMatterLoader.construct_int_or_text),
+    ("float", FrontMatterLoader.construct_float_or_text),
+):
+    FrontMatterLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct)
 
 
 @dataclass(frozen=True)
@@ -92,7 +165,15 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
     if not source.is_file():
         return None, [Fault(where, "index.md", "missing")]
     try:
-        text = source.read_text(encoding="utf-8-sig")
+        with source.open("rb") as fh:
+            data = fh.read(MAX_INDEX_BYTES + 1)
+    except OSError as exc:
+        return None, [Fault(where, "index.md", f"无法读取（{exc.strerror or exc}）")]
+    if len(data) > MAX_INDEX_BYTES:
+        limit = f"{MAX_INDEX_BYTES // 1024} KiB"
+        return None, [Fault(where, "index.md", f"文件超过 {limit}，正文太长或夹带了别的内容")]
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None, [Fault(where, "index.md", "not UTF-8 text; save it as UTF-8")]
     meta, body, faults = _split_front_matter(text, where)
@@ -114,6 +195,8 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
     cover = meta.get("cover")
     if not isinstance(cover, str) or not cover:
         faults.append(Fault(where, "cover", "required"))
+    elif "\0" in cover:  # no file can have it, and pathlib raises rather than say so
+        faults.append(Fault(where, "cover", f"{cover!r} 不是可用的文件名"))
     elif not (folder / cover).resolve().is_relative_to(folder.resolve()):
         faults.append(Fault(where, "cover", f"{cover} is outside the story folder"))
     elif not (folder / cover).is_file():
@@ -167,7 +250,9 @@ def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[F
         return None, "", [Fault(where, "front matter", "no closing --- line")]
     head, body = match.groups()
     try:
-        meta = yaml.safe_load(head)
+        meta = yaml.load(head, Loader=FrontMatterLoader)
+    except Refused as exc:
+        return None, "", [Fault(where, "front matter", str(exc))]
     except yaml.YAMLError as exc:
         # The context mark is where an unclosed [ or " began: the line an editor must fix.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -193,5 +278,8 @@ def _publish_at(value, where: str, faults: list[Fault]) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
     if isinstance(value, date):
         return datetime.combine(value, time(8, 0), SHANGHAI)
-    faults.append(Fault(where, "publish_at", "required (e.g. 2025-08-01 08:00)"))
+    if value is None:
+        faults.append(Fault(where, "publish_at", "required (e.g. 2025-08-01 08:00)"))
+    else:
+        faults.append(Fault(where, "publish_at", f"{value!r} is not a date and time"))
     return None

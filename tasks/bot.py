@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from flask import current_app
 
-from bot import db, store
+from bot import db, retry, store
 from bot.records import tagging
 from bot.requests import notices
 from bot.wechat.client import client
@@ -14,9 +14,9 @@ from bot.wechat.errors import WeChatError
 MAX_RETRIES = 6
 
 
-def backoff(retries: int) -> int:
-    """Seconds before retry number retries+1: 2, 4, 8 … capped at ten minutes."""
-    return min(2 ** (retries + 1), 600)
+def countdown(task) -> float:
+    """Seconds before the task's next retry, on the staff notices' curve (bot.retry)."""
+    return retry.for_notices(task.request.retries + 1).total_seconds()
 
 
 def retrying_transient(task, work):
@@ -26,7 +26,7 @@ def retrying_transient(task, work):
     except WeChatError as exc:
         if not exc.transient:
             raise
-        raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=countdown(task)) from exc
 
 
 @shared_task(name="tasks.bot.notify_staff", bind=True, max_retries=MAX_RETRIES)

@@ -16,7 +16,7 @@ from bot import clock, db, store
 from bot.care import reminders
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
-from tasks.bot import MAX_RETRIES, backoff
+from tasks.bot import MAX_RETRIES, countdown
 
 
 def _run(task, send, day: str | None) -> int:
@@ -27,7 +27,7 @@ def _run(task, send, day: str | None) -> int:
     except WeChatError as exc:
         if not exc.transient:
             raise
-        raise task.retry(args=[day], exc=exc, countdown=backoff(task.request.retries)) from exc
+        raise task.retry(args=[day], exc=exc, countdown=countdown(task)) from exc
 
 
 @shared_task(name="tasks.care.monthly_reminder", bind=True, max_retries=MAX_RETRIES)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from celery import shared_task
+from flask import current_app
 
+from bot import db, retry, store
 from bot.column import editors, publishing
+from bot.column.settings import ColumnSettings
+from bot.wechat.client import client
 from publisher.ports import PublishError
 
 MAX_RETRIES = 8
@@ -12,15 +16,24 @@ MAX_RETRIES = 8
 POLL_SECONDS = 60
 
 
-def _countdown(retries: int) -> int:
-    """Seconds before retry number retries+1: 30, 60, 120 … capped at an hour."""
-    return min(30 * 2**retries, 3600)
+def _countdown(task) -> float:
+    """Seconds before the task's next retry, on the column's curve (bot.retry)."""
+    return retry.for_column(task.request.retries + 1).total_seconds()
+
+
+def _settings() -> ColumnSettings:
+    return ColumnSettings.from_config(current_app.config)
+
+
+def _arguments() -> tuple:
+    """What the column needs: the session, the WeChat and Redis clients, the settings."""
+    return db.session(), client(), store.client(), _settings()
 
 
 @shared_task(name="tasks.publish.publish_due")
 def publish_due() -> int:
     """Beat, every minute: publish every due story's open channels (once, under a lock)."""
-    done = publishing.publish_due()
+    done = publishing.publish_due(*_arguments())
     return len(done or [])
 
 
@@ -28,11 +41,11 @@ def publish_due() -> int:
 def publish_story(self, slug: str, channel: str | None = None) -> list[str]:
     """Publish one story now; a transient WeChat failure retries with backoff."""
     try:
-        states = publishing.publish_story(slug, channel)
+        states = publishing.publish_story(*_arguments(), slug, channel)
     except PublishError as exc:
         if not exc.transient:
             raise
-        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=_countdown(self)) from exc
     for st in states:
         if st.channel == "wechat" and st.state == "submitted":
             poll_wechat.apply_async(args=[slug], countdown=POLL_SECONDS)
@@ -43,11 +56,11 @@ def publish_story(self, slug: str, channel: str | None = None) -> list[str]:
 def poll_wechat(self, slug: str) -> str:
     """Confirm a submitted article by freepublish/get; look again while it is publishing."""
     try:
-        st = publishing.poll(slug)
+        st = publishing.poll(db.session(), client(), _settings(), slug)
     except PublishError as exc:
         if not exc.transient:
             raise
-        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+        raise self.retry(exc=exc, countdown=_countdown(self)) from exc
     if st.state == "submitted":
         raise self.retry(countdown=POLL_SECONDS)
     return st.state
@@ -56,4 +69,4 @@ def poll_wechat(self, slug: str) -> str:
 @shared_task(name="tasks.publish.weekly_reminder")
 def weekly_reminder() -> bool:
     """Beat, Mondays 09:00: tell the editors when the coming week has no story queued."""
-    return editors.weekly_reminder()
+    return editors.weekly_reminder(*_arguments())

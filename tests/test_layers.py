@@ -42,6 +42,7 @@ FLOORS = {
     "bot.queue": INFRASTRUCTURE,
     "bot.crypto": INFRASTRUCTURE,
     "bot.clock": INFRASTRUCTURE,
+    "bot.retry": INFRASTRUCTURE,
     "bot.logs": INFRASTRUCTURE,
     "bot.runner": INFRASTRUCTURE,
     "bot.models": INFRASTRUCTURE,
@@ -110,8 +111,11 @@ GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 def floor(name: str) -> int:
     """The floor of a module: that of the longest prefix in FLOORS."""
+    if name == "bot":
+        return FLOORS[name]
     parts = name.split(".")
-    for end in range(len(parts), 0, -1):
+    # "bot" alone names create_app's module; a new bot/x.py must be placed explicitly.
+    for end in range(len(parts), 1 if parts[0] == "bot" else 0, -1):
         prefix = ".".join(parts[:end])
         if prefix in FLOORS:
             return FLOORS[prefix]
@@ -204,3 +208,59 @@ def test_the_checker_sees_a_wrong_way_import(tmp_path):
     source.write_text("from bot.dialogs import choices\n")
     assert _imports("bot.care.probe", source) == {"bot.dialogs.choices"}
     assert floor("bot.dialogs.choices") > floor("bot.care.probe")
+
+
+# Edge-only: each finds its object through the current Flask app. The domain is handed the
+# session, the clients and its settings instead (docs/architecture.md, "Dependencies").
+EDGE_ONLY = {
+    "bot.db.session",
+    "bot.db.session_factory",
+    "bot.db.engine",
+    "bot.store.client",
+    "bot.wechat.client.client",
+}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and (base := _dotted(node.value)):
+        return f"{base}.{node.attr}"
+    return None
+
+
+def _edge_only_uses(path: Path) -> set[str]:
+    """The EDGE_ONLY functions a module names, and "flask" if it imports Flask at all."""
+    tree = ast.parse(path.read_text(), str(path))
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            bound.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names})
+        elif isinstance(node, ast.Import):
+            bound.update({a.asname or a.name: a.name for a in node.names})
+    found = {"flask" for full in bound.values() if full.split(".")[0] == "flask"}
+    for node in ast.walk(tree):
+        name = _dotted(node) if isinstance(node, ast.Name | ast.Attribute) else None
+        if name:
+            head, _, rest = name.partition(".")
+            full = ".".join(filter(None, [bound.get(head, head), rest]))
+            found |= {f for f in EDGE_ONLY if full == f}
+    return found
+
+
+def test_the_domain_is_handed_its_session_clients_and_settings():
+    wrong = {
+        name: sorted(uses)
+        for name, path in sorted(MODULES.items())
+        if floor(name) == DOMAIN and (uses := _edge_only_uses(path))
+    }
+    assert wrong == {}
+
+
+def test_the_checker_sees_the_domain_reach_for_the_app(tmp_path):
+    source = tmp_path / "probe.py"
+    source.write_text(
+        "from flask import current_app\nfrom bot import db\nfrom bot.wechat.client import client\n"
+        "def f():\n    return db.session(), client(), current_app.config\n"
+    )
+    assert _edge_only_uses(source) == {"flask", "bot.db.session", "bot.wechat.client.client"}

@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.care import occasions as holidays
+from bot.care.occasions import Occasion
 from bot.crypto import FieldCipher
 from bot.models import Contact, Staff, Station, Veteran
 from bot.records.directory import subtree_ids
@@ -55,15 +56,6 @@ class Condolence:
 
     veteran: Veteran
     reason: str
-
-
-@dataclass(frozen=True)
-class Occasion:
-    """A day condolence visits are made for: Spring Festival or Army Day."""
-
-    key: str
-    name: str
-    day: date
 
 
 def month_bounds(day: date) -> tuple[date, date]:
@@ -180,33 +172,25 @@ def due(session: Session, station: Station, day: date) -> list[Due]:
 # -- condolence lists ------------------------------------------------------------
 
 
-def spring_festival(year: int) -> date:
-    """Lunar 1/1 of a year, from the greetings calendar (borax, never a table)."""
-    return holidays.date_of("spring-festival", year)
+def occasions(year: int) -> list[tuple[date, Occasion]]:
+    """The year's condolence occasions with their days: Spring Festival, then Army Day."""
+    return [(holidays.date_of(key, year), holidays.OCCASIONS[key]) for key in CONDOLENCE_OCCASIONS]
 
 
-def occasions(year: int) -> list[Occasion]:
-    """The year's condolence occasions: Spring Festival and Army Day, in date order."""
-    return [
-        Occasion(key, holidays.OCCASIONS[key].name, holidays.date_of(key, year))
-        for key in CONDOLENCE_OCCASIONS
-    ]
-
-
-def next_occasion(day: date) -> Occasion:
-    """The first condolence occasion on or after day."""
+def next_occasion(day: date) -> tuple[date, Occasion]:
+    """The first condolence occasion on or after day, with its day."""
     ahead = occasions(day.year) + occasions(day.year + 1)
-    return next(o for o in ahead if o.day >= day)
+    return next((on, o) for on, o in ahead if on >= day)
 
 
-def occasion_due(day: date, lead_days: int = CONDOLENCE_LEAD_DAYS) -> Occasion | None:
-    """The occasion whose list is due: one coming within lead_days (not today), else None.
+def occasion_due(day: date, lead_days: int = CONDOLENCE_LEAD_DAYS) -> tuple[date, Occasion] | None:
+    """The occasion whose list is due, with its day: one coming within lead_days (not today).
 
     A window rather than one exact day, so a missed beat still sends the list
     on a later day; the sender's markers keep it to one list per occasion.
     """
-    coming = next_occasion(day + timedelta(days=1))
-    return coming if (coming.day - day).days <= lead_days else None
+    on, coming = next_occasion(day + timedelta(days=1))
+    return (on, coming) if (on - day).days <= lead_days else None
 
 
 def condolence_list(session: Session, station: Station) -> list[Condolence]:

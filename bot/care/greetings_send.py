@@ -2,9 +2,10 @@
 
 Each (occasion, year, tag) has one Campaign row, inserted before anything is
 sent (the unique constraint makes a second insert find the first). A send runs
-pending → sending → sent → finished, or failed (transient: 45009, 45011, -1, a
-timeout; retried later) or refused (the platform said no for good, or the month's
-mass quota is spent; a person decides, `greetings send` reopens it).
+pending → sending → sent → finished, or failed (transient in bot.wechat.errors:
+45011, 45066, -1, a timeout; retried later) or refused (the platform said no for
+good or for today, as 45009 the daily API quota does, or the month's mass quota
+is spent; a person decides, `greetings send` reopens it).
 
 What keeps it to one message per veteran:
 - "sending" is saved before message/mass/sendall, with the version check: of
@@ -20,20 +21,23 @@ What keeps it to one message per veteran:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from flask import current_app
-from sqlalchemy import select, update
+import redis
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from bot import clock, db, store
-from bot.care import greetings
-from bot.care.occasions import OCCASIONS, occasions_on
-from bot.clock import SHANGHAI, utcnow
+from bot import clock, db, retry, store
+from bot.care import greetings, quota
+from bot.care.occasions import occasions_on
+from bot.care.settings import CareSettings
+from bot.clock import SHANGHAI
 from bot.models import Campaign
-from bot.wechat.client import WeChatClient, client
+from bot.wechat.client import WeChatClient
 from bot.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
@@ -42,12 +46,9 @@ FINAL = ("sent", "finished", "refused")
 LOCK_SECONDS = 20
 # One thread per county tag (Liangshan has 17): the sends wait on the network, not the CPU.
 SEND_THREADS = 17
-REASONS = {
-    45009: "接口调用已达今日上限（45009），稍后重试",
-    45011: "接口调用太频繁（45011），稍后重试",
-    -1: "微信系统繁忙（-1），稍后重试",
-    None: "网络错误或超时（{msg}），稍后用同一 clientmsgid 重试",
-}
+
+# Opens a new Session (a sessionmaker): each sending thread needs its own.
+Sessions = Callable[[], Session]
 
 
 @dataclass
@@ -63,135 +64,137 @@ class Outcome:
     busy: bool = False
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long a failed send waits for the beat: 1, 2, 4 … minutes, at most 30."""
-    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 30))
-
-
-def prepare(key: str, day: date) -> tuple[list[tuple[greetings.Target, str]], list[str]]:
+def prepare(
+    session: Session, wechat: WeChatClient, settings: CareSettings, key: str, day: date
+) -> tuple[list[tuple[greetings.Target, str]], list[str]]:
     """Each tag this occasion's greeting goes to, with its text; and notes on who is left out."""
-    found, notes = greetings.targets(client().tags())
-    return list(zip(found, greetings.render_all(key, day.year, found), strict=True)), notes
+    found, notes = greetings.targets(session, settings.veteran_tag, wechat.tags())
+    texts = greetings.render_all(session, settings, key, day.year, found)
+    return list(zip(found, texts, strict=True)), notes
 
 
 def send_occasion(
-    key: str, day: date, *, reopen: bool = False, now: datetime | None = None
+    sessions: Sessions,
+    wechat: WeChatClient,
+    r: redis.Redis,
+    settings: CareSettings,
+    key: str,
+    day: date,
+    *,
+    reopen: bool = False,
+    now: datetime | None = None,
 ) -> tuple[list[Outcome], list[str]]:
     """Send the greeting to every tag that has not had it; refuse it beyond the quota.
 
     reopen (by hand): also retry refused tags and failed ones still backing off.
+    Each sending thread opens its own session from sessions; wechat and r are shared.
     """
     now = now or clock.now()
-    prepared, notes = prepare(key, day)
-    rows = _ensure(key, day.year, [target for target, _ in prepared])
-    texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
-    started = greetings.sent_this_year(day.year)
-    if key not in started:
-        reason = greetings.quota_refusal(key, day, started)
-        if reason:
-            for row in rows:
-                if row.state in ("pending", "failed") or (reopen and row.state == "refused"):
-                    _save(row.id, row.version, state="refused", reason=reason)
-            return [_outcome(_load(r.id)) for r in rows], notes
-    due = [r.id for r in rows if _due(r, reopen, now)]
-    app = current_app._get_current_object()
+    with sessions() as session:
+        prepared, notes = prepare(session, wechat, settings, key, day)
+        rows = _ensure(session, key, day.year, [target for target, _ in prepared])
+        texts = {row.id: text for row, (_, text) in zip(rows, prepared, strict=True)}
+        started = greetings.sent_this_year(session, day.year)
+        if key not in started:
+            reason = quota.refusal(session, settings, quota.greeting_send(settings, key, day))
+            if reason:
+                for row in rows:
+                    if row.state in ("pending", "failed") or (reopen and row.state == "refused"):
+                        _save(session, row.id, row.version, state="refused", reason=reason)
+                return [_outcome(_load(session, row.id)) for row in rows], notes
+        due = [row.id for row in rows if _due(row, reopen, now)]
 
-    def one(campaign_id: int) -> Outcome:
-        with app.app_context():
-            return send_one(campaign_id, texts[campaign_id], reopen=reopen)
+        def one(campaign_id: int) -> Outcome:
+            with sessions() as own:
+                return send_one(own, wechat, r, campaign_id, texts[campaign_id], reopen=reopen)
 
-    if len(due) > 1:
-        with ThreadPoolExecutor(min(len(due), SEND_THREADS)) as pool:
-            done = {o.clientmsgid: o for o in pool.map(one, due)}
-    else:
-        done = {o.clientmsgid: o for o in map(one, due)}
-    return [done.get(r.clientmsgid) or _outcome(_load(r.id)) for r in rows], notes
+        if len(due) > 1:
+            with ThreadPoolExecutor(min(len(due), SEND_THREADS)) as pool:
+                done = {o.clientmsgid: o for o in pool.map(one, due)}
+        else:
+            done = {o.clientmsgid: o for o in map(one, due)}
+        outcomes = [done.get(row.clientmsgid) or _outcome(_load(session, row.id)) for row in rows]
+    return outcomes, notes
 
 
-def send_due(now: datetime | None = None) -> list[Outcome] | None:
+def send_due(
+    sessions: Sessions,
+    wechat: WeChatClient,
+    r: redis.Redis,
+    settings: CareSettings,
+    now: datetime | None = None,
+) -> list[Outcome] | None:
     """Beat: send today's active occasions once local time has reached GREETING_TIME.
 
     None when another run holds the scan lock (two beats firing together).
     """
     now = now or clock.now()
     local = now.astimezone(SHANGHAI)
-    if local.time() < greetings.greeting_time():
+    if local.time() < settings.greeting_time:
         return []
     today = local.date()
-    keys = greetings.active_keys()
-    due = occasions_on(today, keys, greetings.set_dates())
+    with sessions() as session:
+        due = occasions_on(today, settings.occasions, greetings.set_dates(session, settings))
     if not due:
         return []
-    lock = store.client().lock("greetings:due", timeout=300, blocking=False)
+    lock = r.lock("greetings:due", timeout=300, blocking=False)
     if not lock.acquire():
         log.info("greetings: another run is sending; nothing to do")
         return None
     try:
         outcomes: list[Outcome] = []
         for occasion in due:
-            outcomes += send_occasion(occasion.key, today, now=now)[0]
+            sent, _notes = send_occasion(
+                sessions, wechat, r, settings, occasion.key, today, now=now
+            )
+            outcomes += sent
         return outcomes
     finally:
-        try:
-            lock.release()
-        except Exception:  # expired: nothing left to release
-            log.warning("greetings:due lock had expired")
+        store.release(lock)
 
 
-def send_one(campaign_id: int, text: str, *, reopen: bool = False) -> Outcome:
+def send_one(
+    session: Session,
+    wechat: WeChatClient,
+    r: redis.Redis,
+    campaign_id: int,
+    text: str,
+    *,
+    reopen: bool = False,
+) -> Outcome:
     """Send one tag's greeting unless it went out or another run holds it; record each step."""
-    row = _load(campaign_id)
-    lock = store.client().lock(f"greetings:{row.clientmsgid}", timeout=LOCK_SECONDS, blocking=False)
+    row = _load(session, campaign_id)
+    lock = r.lock(f"greetings:{row.clientmsgid}", timeout=LOCK_SECONDS, blocking=False)
     if not lock.acquire():
         return _outcome(row, busy=True)
     try:
-        row = _load(campaign_id)  # what the run before us left
+        row = _load(session, campaign_id)  # what the run before us left
         if row.state in FINAL and not (reopen and row.state == "refused"):
             return _outcome(row)
         version = row.version
-        if not _save(row.id, version, state="sending", attempts=row.attempts + 1, reason=None):
-            return _outcome(_load(campaign_id), busy=True)
+        sending = {"state": "sending", "attempts": row.attempts + 1, "reason": None}
+        if not _save(session, row.id, version, **sending):
+            return _outcome(_load(session, campaign_id), busy=True)
         version += 1
         try:
-            msg_id = mass_text(client(), row.tag_id, text, row.clientmsgid)
+            message = {"msgtype": "text", "text": {"content": text}}
+            msg_id = wechat.mass_send(row.tag_id, message, row.clientmsgid)
         except WeChatError as exc:
-            transient = exc.errcode is None or exc.transient
-            template = REASONS.get(exc.errcode, f"{exc.errcode} {exc.errmsg}")
-            reason = template.format(msg=exc.errmsg)
-            _save(row.id, version, state="failed" if transient else "refused", reason=reason)
-            log.warning("greeting %s: %s", row.clientmsgid, reason)
-            return _outcome(_load(campaign_id), transient=transient)
-        if not _save(row.id, version, state="sent", msg_id=msg_id, reason=None):
+            # Transient: beat retries with the same clientmsgid. Anything else, the daily
+            # API quota (45009) included, waits for a person: `greetings send`.
+            state = "failed" if exc.transient else "refused"
+            _save(session, row.id, version, state=state, reason=exc.reason)
+            log.warning("greeting %s: %s", row.clientmsgid, exc.reason)
+            return _outcome(_load(session, campaign_id), transient=exc.transient)
+        if not _save(session, row.id, version, state="sent", msg_id=msg_id, reason=None):
             log.warning("greeting %s was saved by another run meanwhile", row.clientmsgid)
-        return _outcome(_load(campaign_id))
-    finally:
-        try:
-            lock.release()
-        except Exception:  # expired while the call hung: the version check guarded the row
-            log.warning("greeting lock %s had expired", lock.name)
+        return _outcome(_load(session, campaign_id))
+    finally:  # expired while the call hung? the version check guarded the row
+        store.release(lock)
 
 
-def mass_text(wechat: WeChatClient, tag_id: int, text: str, clientmsgid: str) -> str | None:
-    """message/mass/sendall of a text to one tag; the msg_id, also when WeChat saw it before."""
-    body = {
-        "filter": {"is_to_all": False, "tag_id": tag_id},
-        "text": {"content": text},
-        "msgtype": "text",
-        "clientmsgid": clientmsgid,
-    }
-    try:
-        answer = wechat.post("cgi-bin/message/mass/sendall", body)
-    except WeChatError as exc:
-        if exc.errcode != 45065:
-            raise
-        # This clientmsgid went out within 24 h: the earlier send is this one.
-        answer = getattr(exc, "body", {}) or {}
-    return str(answer["msg_id"]) if answer.get("msg_id") else None
-
-
-def record_finish(fields: dict) -> bool:
+def record_finish(session: Session, fields: dict) -> bool:
     """Record MASSSENDJOBFINISH's counts on the campaign with that msg_id; False if none has."""
-    session = db.session()
     msg_id = str(fields.get("MsgID") or fields.get("MsgId") or "")
     row = session.scalar(select(Campaign).where(Campaign.msg_id == msg_id)) if msg_id else None
     if row is None:
@@ -210,12 +213,12 @@ def record_finish(fields: dict) -> bool:
     return True
 
 
-def campaigns(year: int | None = None) -> list[Campaign]:
+def campaigns(session: Session, year: int | None = None) -> list[Campaign]:
     """Every campaign (of year), by year, occasion and tag."""
     query = select(Campaign).order_by(Campaign.year, Campaign.occasion, Campaign.tag_id)
     if year is not None:
         query = query.where(Campaign.year == year)
-    return list(db.session().scalars(query))
+    return list(session.scalars(query))
 
 
 def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
@@ -224,14 +227,13 @@ def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
     if row.state in FINAL:
         return False
     if row.state == "failed" and not reopen:
-        ready = row.updated_at.replace(tzinfo=UTC) + backoff(row.attempts)
+        ready = row.updated_at.replace(tzinfo=UTC) + retry.for_greetings(row.attempts)
         return ready <= now
     return True
 
 
-def _ensure(key: str, year: int, found: list[greetings.Target]) -> list[Campaign]:
+def _ensure(session: Session, key: str, year: int, found: list[greetings.Target]) -> list[Campaign]:
     """The campaign rows, one per tag, inserted (state pending) before anything is sent."""
-    session = db.session()
     query = select(Campaign).where(Campaign.occasion == key, Campaign.year == year)
     have = {r.tag_id: r for r in session.scalars(query)}
     missing = [t for t in found if t.tag_id not in have]
@@ -261,7 +263,7 @@ def _row(key: str, year: int, target: greetings.Target) -> Campaign:
     )
 
 
-def _insert_one(session, key: str, year: int, target: greetings.Target) -> None:
+def _insert_one(session: Session, key: str, year: int, target: greetings.Target) -> None:
     session.add(_row(key, year, target))
     try:
         session.commit()
@@ -269,31 +271,18 @@ def _insert_one(session, key: str, year: int, target: greetings.Target) -> None:
         session.rollback()
 
 
-def _load(campaign_id: int) -> Campaign:
-    session = db.session()
+def _load(session: Session, campaign_id: int) -> Campaign:
     session.commit()  # end any read transaction: see what other runs committed
     query = select(Campaign).where(Campaign.id == campaign_id)
     return session.scalar(query.execution_options(populate_existing=True))
 
 
-def _save(campaign_id: int, version: int, **values) -> bool:
-    """Update the row if it is still at version; commit. False when another run moved it."""
-    session = db.session()
-    done = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.version == version)
-        .values(**values, version=version + 1, updated_at=utcnow())
-    )
-    session.commit()
-    return done.rowcount == 1
+def _save(session: Session, campaign_id: int, version: int, **values) -> bool:
+    """Update the campaign if it is still at version; commit. False when another run moved it."""
+    return db.save_versioned(session, Campaign, {"id": campaign_id}, version, **values)
 
 
 def _outcome(row: Campaign, transient: bool = False, busy: bool = False) -> Outcome:
     return Outcome(
         row.tag_name, row.clientmsgid, row.state, row.msg_id, row.reason, transient, busy
     )
-
-
-def describe(key: str) -> str:
-    """An occasion's name and key, for messages."""
-    return f"{OCCASIONS[key].name}（{key}）"

@@ -12,31 +12,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import redis
-from flask import get_template_attribute
+from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.care import contacts
+from bot.care.occasions import Occasion
 from bot.models import Staff, Station
 from bot.records.directory import short_name
-from bot.wechat import notices
+from bot.wechat import notices, templates
 from bot.wechat.client import WeChatClient
+from bot.wechat.templates import FIELD_CHARS
 
 log = logging.getLogger(__name__)
 
-# A template field is short: list the first few names, then "等 N 人". WeChat
-# does not publish a hard limit for older templates and newer ones are
-# stricter, so stay well inside both.
+# A template field shows 20 characters (bot.wechat.templates): the first few
+# names only (a file number alone is 18), then "等 N 人"; the full list is a reply away.
 LIST_NAMES = 5
-FIELD_CHARS = 180
 REMINDER_MARKER_SECONDS = 40 * 86400
 CONDOLENCE_MARKER_SECONDS = 60 * 86400
+# The field texts are macros in bot/templates/reminders/, read without the Flask app.
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
+    autoescape=False,
+)
+
+
+def _macro(template: str, name: str):
+    return getattr(_TEMPLATES.get_template(template).module, name)
 
 
 def name_list(entries: list[str], total: int, unit: str = "人") -> str:
-    """'甲 (编号)、乙 (编号) 等 N 人': the first LIST_NAMES entries that fit one field."""
+    """'甲、乙 等 N 人': the first LIST_NAMES entries that fit one template field."""
     shown: list[str] = []
     for entry in entries[:LIST_NAMES]:
         tail = f" 等 {total} {unit}" if total > len(shown) + 1 else ""
@@ -44,53 +54,46 @@ def name_list(entries: list[str], total: int, unit: str = "人") -> str:
             break
         shown.append(entry)
     text = "、".join(shown)
-    return f"{text} 等 {total} {unit}" if total > len(shown) else text
-
-
-def _fields(**values: str) -> dict:
-    return {key: {"value": value} for key, value in values.items()}
+    return f"{text} 等 {total} {unit}".strip() if total > len(shown) else text
 
 
 def monthly_data(station: Station, rows: list[contacts.Due], day: date) -> dict:
     """The reminder's fields: area, how many are due, the first names, the date, a hint."""
     tpl = "reminders/monthly.txt"
     area = short_name(station.name)
-    entries = [
-        f"{d.veteran.name}（{d.veteran.file_no}）" + ("需走访" if d.needs_visit else "")
-        for d in rows
-    ]
+    entries = [d.veteran.name for d in rows]  # visit-owed first, as keyword2 counts them
     visits = sum(d.needs_visit for d in rows)
-    return _fields(
-        first=str(get_template_attribute(tpl, "first")(area, day.month)),
+    return templates.fields(
+        first=str(_macro(tpl, "first")(area, day.month)),
         keyword1=area,
-        keyword2=str(get_template_attribute(tpl, "summary")(len(rows), visits)),
+        keyword2=str(_macro(tpl, "summary")(len(rows), visits)),
         keyword3=name_list(entries, len(rows)),
         keyword4=day.isoformat(),
-        remark=str(get_template_attribute(tpl, "remark")(station.code)),
+        remark=str(_macro(tpl, "remark")(station.code)),
     )
 
 
 def condolence_data(
-    station: Station, rows: list[contacts.Condolence], occasion: contacts.Occasion
+    station: Station, rows: list[contacts.Condolence], occasion: Occasion, on: date
 ) -> dict:
     """The condolence list's fields: area, households, the first names, the day, a hint."""
     tpl = "reminders/condolence.txt"
     area = short_name(station.name)
-    entries = [f"{c.veteran.name}（{c.veteran.file_no}）{c.reason}" for c in rows]
+    entries = [c.veteran.name for c in rows]  # martyrs' families first, as keyword2 counts them
     martyrs = sum(c.reason.startswith(contacts.MARTYR_CATEGORY) for c in rows)
-    day = occasion.day.isoformat()
-    return _fields(
-        first=str(get_template_attribute(tpl, "first")(area, occasion.name)),
+    day = on.isoformat()
+    return templates.fields(
+        first=str(_macro(tpl, "first")(area, occasion.name)),
         keyword1=area,
-        keyword2=str(get_template_attribute(tpl, "summary")(len(rows), martyrs)),
+        keyword2=str(_macro(tpl, "summary")(len(rows), martyrs)),
         keyword3=name_list(entries, len(rows), "户"),
         keyword4=day,
-        remark=str(get_template_attribute(tpl, "remark")(occasion.name, day, station.code)),
+        remark=str(_macro(tpl, "remark")(occasion.name, day, station.code)),
     )
 
 
 def send_monthly(
-    session: Session, client: WeChatClient, r: redis.Redis, template_id: str, day: date
+    session: Session, wechat: WeChatClient, r: redis.Redis, template_id: str, day: date
 ) -> int:
     """Send each staff member their area's uncontacted veterans (once per day); return how many."""
     lists: dict[int, list[contacts.Due]] = {}
@@ -102,31 +105,32 @@ def send_monthly(
         return monthly_data(member.station, rows, day) if rows else None
 
     marker = f"care:reminder:{day.isoformat()}"
-    return _send_each(session, client, r, template_id, marker, message, REMINDER_MARKER_SECONDS)
+    return _send_each(session, wechat, r, template_id, marker, message, REMINDER_MARKER_SECONDS)
 
 
 def send_condolence(
     session: Session,
-    client: WeChatClient,
+    wechat: WeChatClient,
     r: redis.Redis,
     template_id: str,
     day: date,
     lead_days: int = contacts.CONDOLENCE_LEAD_DAYS,
 ) -> int:
     """Within lead_days before 春节 or 建军节, send each staff member their area's list once."""
-    occasion = contacts.occasion_due(day, lead_days)
-    if occasion is None:
+    due = contacts.occasion_due(day, lead_days)
+    if due is None:
         return 0
+    on, occasion = due
     lists: dict[int, list[contacts.Condolence]] = {}
 
     def message(member: Staff) -> dict | None:
         if member.station_id not in lists:
             lists[member.station_id] = contacts.condolence_list(session, member.station)
         rows = lists[member.station_id]
-        return condolence_data(member.station, rows, occasion) if rows else None
+        return condolence_data(member.station, rows, occasion, on) if rows else None
 
-    marker = f"care:condolence:{occasion.key}:{occasion.day.year}"
-    return _send_each(session, client, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
+    marker = f"care:condolence:{occasion.key}:{on.year}"
+    return _send_each(session, wechat, r, template_id, marker, message, CONDOLENCE_MARKER_SECONDS)
 
 
 def _staff(session: Session) -> Iterator[Staff]:
@@ -135,7 +139,7 @@ def _staff(session: Session) -> Iterator[Staff]:
 
 def _send_each(
     session: Session,
-    client: WeChatClient,
+    wechat: WeChatClient,
     r: redis.Redis,
     template_id: str,
     marker_prefix: str,
@@ -147,7 +151,7 @@ def _send_each(
         log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
         return 0
     return notices.send_each_once(
-        client,
+        wechat,
         r,
         template_id,
         _staff(session),

@@ -6,12 +6,6 @@ from bot.wechat.client import WeChatClient
 from bot.wechat.errors import WeChatError
 from publisher.ports import PublishError
 
-# Codes the platform will not take back today or ever: fail the channel and tell editors.
-PERMANENT = {
-    45009: "接口调用已达今日上限",
-    48001: "公众号没有此接口权限（未认证账号不能发布）",
-    45065: "相同 clientmsgid 已群发过",
-}
 IMAGE_TYPES = {".png": "image/png"}
 
 
@@ -25,12 +19,8 @@ class ClientPort:
     def _call(self, work):
         try:
             return work()
-        except WeChatError as exc:
-            # 45009 counts as transient for single messages, but a publish retried
-            # all day burns tomorrow's quota too: the editors decide instead.
-            transient = exc.transient and exc.errcode not in PERMANENT
-            text = PERMANENT.get(exc.errcode, f"{exc.path}: {exc.errmsg}")
-            raise PublishError(exc.errcode, text, transient) from exc
+        except WeChatError as exc:  # bot.wechat.errors says whether it is worth another try
+            raise PublishError(exc.errcode, exc.explanation, exc.transient) from exc
 
     def _files(self, data: bytes, filename: str) -> dict:
         mime = IMAGE_TYPES.get(filename[filename.rfind(".") :].lower(), "image/jpeg")
@@ -73,26 +63,10 @@ class ClientPort:
         body = {"publish_id": publish_id}
         return self._call(lambda: self.wechat.post("cgi-bin/freepublish/get", body))
 
-    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str:
-        """message/mass/sendall of the draft to a tag; "" when WeChat says it was sent before."""
-        body = {
-            "filter": {"is_to_all": False, "tag_id": tag_id},
-            "mpnews": {"media_id": media_id},
-            "msgtype": "mpnews",
-            "send_ignore_reprint": 0,
-            "clientmsgid": clientmsgid,
-        }
-
-        def send() -> str:
-            try:
-                answer = self.wechat.post("cgi-bin/message/mass/sendall", body)
-            except WeChatError as exc:
-                if exc.errcode == 45065:  # this clientmsgid went out within 24 h: it is sent
-                    return ""
-                raise
-            return str(answer.get("msg_id", ""))
-
-        return self._call(send)
+    def mass_send(self, media_id: str, tag_id: int, clientmsgid: str) -> str | None:
+        """message/mass/sendall of the draft to a tag: the msg_id, the earlier one on a repeat."""
+        message = {"msgtype": "mpnews", "mpnews": {"media_id": media_id}, "send_ignore_reprint": 0}
+        return self._call(lambda: self.wechat.mass_send(tag_id, message, clientmsgid))
 
     def veterans_tag_id(self) -> int:
         """The veterans' tag, created if missing."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import fields
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot import db
 from bot.models import MediaUpload, PublishState
@@ -35,7 +36,7 @@ def _state(row: PublishState) -> ChannelState:
 class DbStateStore:
     """publisher.ports.StateStore over the app's database; each save commits."""
 
-    def __init__(self, session, lock=None):
+    def __init__(self, session: Session, lock=None):
         self.session = session
         self.lock = lock
 
@@ -58,18 +59,9 @@ class DbStateStore:
                 self.session.add(PublishState(**values, version=1))
                 self.session.commit()
             else:
-                done = self.session.execute(
-                    update(PublishState)
-                    .where(
-                        PublishState.slug == st.slug,
-                        PublishState.channel == st.channel,
-                        PublishState.version == st.version,
-                    )
-                    .values(**values, version=st.version + 1)
-                )
-                if done.rowcount != 1:
+                key = {"slug": st.slug, "channel": st.channel}
+                if not db.save_versioned(self.session, PublishState, key, st.version, **values):
                     raise StateConflict(f"{st.slug}/{st.channel} was saved by another run")
-                self.session.commit()
         except (IntegrityError, StateConflict) as exc:
             self.session.rollback()
             raise StateConflict(f"{st.slug}/{st.channel} was saved by another run") from exc
@@ -91,15 +83,14 @@ class DbStateStore:
             self.session.rollback()
 
 
-def states(session) -> dict[tuple[str, str], ChannelState]:
+def states(session: Session) -> dict[tuple[str, str], ChannelState]:
     """Every saved channel state, by (slug, channel)."""
     rows = session.scalars(select(PublishState)).all()
     return {(r.slug, r.channel): _state(r) for r in rows}
 
 
-def record_hint(publish_id: str, status: str, article_url: str) -> str | None:
+def record_hint(session: Session, publish_id: str, status: str, article_url: str) -> str | None:
     """Note what a PUBLISHJOBFINISH event said on the matching channel; return its slug."""
-    session = db.session()
     row = session.scalar(select(PublishState).where(PublishState.publish_id == publish_id))
     if row is None:
         return None

@@ -97,9 +97,9 @@ def _print_area(session, station: Station, on: date) -> None:
     for d in rows:
         flag = f"  需走访（{d.reason}）" if d.needs_visit else ""
         click.echo(_line(d.veteran) + flag)
-    occasion = contacts.next_occasion(on)
+    day, occasion = contacts.next_occasion(on)
     listed = contacts.condolence_list(session, station)
-    click.echo(f"慰问名单（{occasion.name} {occasion.day.isoformat()}）共 {len(listed)} 户")
+    click.echo(f"慰问名单（{occasion.name} {day.isoformat()}）共 {len(listed)} 户")
     for c in listed:
         click.echo(_line(c.veteran) + f"  {c.reason}")
     click.echo("")

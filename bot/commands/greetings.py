@@ -8,9 +8,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import clock
+from bot import clock, db, store
 from bot.care import greetings, greetings_send
 from bot.care.occasions import OCCASIONS
+from bot.care.plan import plan_lines
+from bot.care.settings import CareSettings
+from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 
 STATE_NAMES = {
@@ -36,6 +39,10 @@ def _this_year() -> int:
     return clock.today().year
 
 
+def _settings() -> CareSettings:
+    return CareSettings.from_config(current_app.config)
+
+
 @click.group("greetings")
 def greetings_group() -> None:
     """Holiday greetings: the year's plan, sending, outcomes, dates set by the prefecture."""
@@ -47,14 +54,7 @@ def greetings_group() -> None:
 def plan(year: int | None) -> None:
     """Each active occasion's date, the mass sends per month, quota warnings, suggestions."""
     year = year or _this_year()
-    lines = greetings.plan_lines(
-        year,
-        greetings.active_keys(),
-        greetings.set_dates(),
-        greetings.column_mass(year),
-        current_app.config["MASS_QUOTA_PER_MONTH"],
-    )
-    for line in lines:
+    for line in plan_lines(db.session(), _settings(), year):
         click.echo(line)
 
 
@@ -67,7 +67,7 @@ def send(key: str, day: date, dry_run: bool) -> None:
     """Send an occasion's greeting now (tags that already had it get nothing more)."""
     try:
         if dry_run:
-            prepared, notes = greetings_send.prepare(key, day)
+            prepared, notes = greetings_send.prepare(db.session(), client(), _settings(), key, day)
             for target, text in prepared:
                 cid = greetings.clientmsgid(key, day.year, target.tag_id)
                 click.echo(f"[{target.tag_name} tag_id={target.tag_id}] clientmsgid={cid}")
@@ -75,7 +75,8 @@ def send(key: str, day: date, dry_run: bool) -> None:
                 click.echo("")
             click.echo(f"试运行：{len(prepared)} 个标签，什么也没有发送")
         else:
-            outcomes, notes = greetings_send.send_occasion(key, day, reopen=True)
+            wiring = (db.session_factory(), client(), store.client(), _settings())
+            outcomes, notes = greetings_send.send_occasion(*wiring, key, day, reopen=True)
             for o in outcomes:
                 line = f"{o.tag_name}: {STATE_NAMES.get(o.state, o.state)}"
                 line += f" msg_id={o.msg_id}" if o.msg_id else ""
@@ -95,7 +96,7 @@ def send(key: str, day: date, dry_run: bool) -> None:
 @with_appcontext
 def report(year: int | None) -> None:
     """Every campaign: occasion, tag, state, msg_id, MASSSENDJOBFINISH counts, reason."""
-    rows = greetings_send.campaigns(year)
+    rows = greetings_send.campaigns(db.session(), year)
     if not rows:
         click.echo("还没有问候群发记录")
     for row in rows:
@@ -119,5 +120,5 @@ def report(year: int | None) -> None:
 @with_appcontext
 def set_date(key: str, day: date) -> None:
     """Record the date the prefecture set this year (彝历新年)."""
-    greetings.store_date(key, day)
+    greetings.store_date(db.session(), key, day)
     click.echo(f"{OCCASIONS[key].name} {day.year} 年：{day.isoformat()}")

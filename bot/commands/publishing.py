@@ -6,9 +6,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import clock, db
+from bot import clock, db, store
 from bot.clock import SHANGHAI
 from bot.column import publish_state, publishing
+from bot.column.settings import ColumnSettings
+from bot.wechat.client import client
 from publisher import publish
 from publisher.ports import PublishError
 from publisher.story import load_all
@@ -22,6 +24,11 @@ STATE_NAMES = {
     "published": "已发布",
     "failed": "失败",
 }
+
+
+def _arguments() -> tuple:
+    """What the column needs: the session, the WeChat and Redis clients, the settings."""
+    return db.session(), client(), store.client(), ColumnSettings.from_config(current_app.config)
 
 
 def _describe(states) -> None:
@@ -38,7 +45,7 @@ def _describe(states) -> None:
 @with_appcontext
 def publish_due() -> None:
     """Publish every story whose time has come (what beat runs every minute)."""
-    states = publishing.publish_due()
+    states = publishing.publish_due(*_arguments())
     if states is None:
         raise click.ClickException("另一个进程正在发布，稍后再试")
     if not states:
@@ -53,7 +60,7 @@ def publish_due() -> None:
 def publish_one(slug: str, channel: str | None) -> None:
     """Publish one story now, whatever its date; failed channels are tried again."""
     try:
-        states = publishing.publish_story(slug, channel, again=True)
+        states = publishing.publish_story(*_arguments(), slug, channel, again=True)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
     except PublishError as exc:

@@ -37,6 +37,8 @@ def build_command() -> None:
         f"写入 {len(report.written)} 个文件，未变 {report.unchanged}，删除 {len(report.removed)}，"
         f"用时 {seconds:.2f} 秒 → {out}"
     )
+    for skipped in report.skipped:
+        click.echo(skipped, err=True)  # the page went out without this picture
     if loaded.faults:
         bad = len({fault.path for fault in loaded.faults})
         click.echo(f"{bad} 篇故事有问题，未收录；运行 veteranbot content check 查看。", err=True)

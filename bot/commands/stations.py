@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from bot import db
 from bot.records.imports.station_import import import_file
-from bot.records.imports.table_files import ImportFailed
+from bot.records.imports.table_files import ImportFailed, Limits
 
 
 @click.group("stations")
@@ -20,9 +21,11 @@ def stations():
 @with_appcontext
 def import_command(path: str) -> None:
     """Add or update stations from a CSV file (all rows or none)."""
+    cfg = current_app.config
+    limits = Limits(cfg["IMPORT_MAX_BYTES"], cfg["IMPORT_MAX_FAULTS"])
     session = db.session()
     try:
-        counts = import_file(session, path)
+        counts = import_file(session, path, limits)
     except ImportFailed as exc:
         session.rollback()
         raise click.ClickException(str(exc)) from None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from bot import db
 from bot.crypto import cipher
 from bot.records.imports.ledger_import import import_file
-from bot.records.imports.table_files import ImportFailed
+from bot.records.imports.table_files import ImportFailed, Limits
 
 
 @click.group("veterans")
@@ -21,9 +22,11 @@ def veterans():
 @with_appcontext
 def import_command(path: str) -> None:
     """Create or update files from a ledger (CSV or XLSX, full ID numbers; all rows or none)."""
+    cfg = current_app.config
+    limits = Limits(cfg["IMPORT_MAX_BYTES"], cfg["IMPORT_MAX_FAULTS"])
     session = db.session()
     try:
-        counts = import_file(session, cipher(), path)
+        counts = import_file(session, cipher(), path, limits)
     except ImportFailed as exc:
         session.rollback()
         raise click.ClickException(str(exc)) from None

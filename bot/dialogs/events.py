@@ -57,7 +57,7 @@ def publish_job_finish(event: Event) -> Reply:
     items = [items] if isinstance(items, dict) else items
     url = next((i.get("article_url") for i in items if i.get("article_url")), "") or ""
     slug = publish_state.record_hint(
-        str(info.get("publish_id", "")), str(info.get("publish_status", "")), url
+        db.session(), str(info.get("publish_id", "")), str(info.get("publish_status", "")), url
     )
     if slug:
         queue.enqueue("tasks.publish.poll_wechat", slug)
@@ -70,7 +70,7 @@ def mass_send_job_finish(event: Event) -> Reply:
 
     The fields go over as posted: a missing count stays missing, not 0.
     """
-    greetings_send.record_finish(event.fields)
+    greetings_send.record_finish(db.session(), event.fields)
     return Reply.silent()
 
 

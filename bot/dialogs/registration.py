@@ -20,7 +20,12 @@ from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
 from bot.models import Station
 from bot.records import consent, directory, files
-from bot.records.identity import InvalidInput, normalize_mobile, parse_id_number
+from bot.records.identity import (
+    YOUNGEST_ENLISTMENT_AGE,
+    InvalidInput,
+    normalize_mobile,
+    parse_id_number,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +33,6 @@ AGREE = {"同意", "我同意", "同意的", "好的同意", "同意登记"}
 CONFIRM = {"确认", "确定", "对", "是", "对的", "没错", "无误", "正确"}
 REDO = {"重填", "重新填", "修改", "改", "不对", "重来"}
 NAME_PATTERN = re.compile(r"^[\u3400-\u9fffA-Za-z·]+$")
-MIN_ENLIST_AGE = 16
 
 
 def start(turn: Turn) -> Reply:
@@ -84,7 +88,7 @@ def _id(turn: Turn, current: dict) -> Reply:
         parsed = parse_id_number(turn.text.translate(choices.SPOKEN_DIGITS))
     except InvalidInput as exc:
         return _ask(turn, current, "id", problem=str(exc))
-    if parsed.birth_date.year > clock.today().year - MIN_ENLIST_AGE:
+    if parsed.birth_date.year > clock.today().year - YOUNGEST_ENLISTMENT_AGE:
         return _ask(turn, current, "id", problem="too_young")
     current["id"] = cipher().encrypt(parsed.value)
     current["birth_year"] = parsed.birth_date.year
@@ -115,7 +119,7 @@ def _place(turn: Turn, current: dict) -> Reply:
 
 def _enlist(turn: Turn, current: dict) -> Reply:
     year, problem = parse_year(turn.text)
-    if problem is None and year < current["birth_year"] + MIN_ENLIST_AGE:
+    if problem is None and year < current["birth_year"] + YOUNGEST_ENLISTMENT_AGE:
         problem = "enlist_early"
     if problem:
         return _ask(turn, current, "enlist", problem=problem)
@@ -195,7 +199,10 @@ def _ask(turn: Turn, current: dict, name: str, problem: str | None = None) -> Re
     dialog_state.save(turn.openid, current)
     return Reply(
         render_template(
-            f"replies/registration_ask_{name}.txt", problem=problem, enlist=current.get("enlist")
+            f"replies/registration_ask_{name}.txt",
+            problem=problem,
+            enlist=current.get("enlist"),
+            youngest=YOUNGEST_ENLISTMENT_AGE,
         )
     )
 
@@ -218,6 +225,7 @@ def _summary(turn: Turn, current: dict, problem: str | None = None) -> Reply:
             enlist=current["enlist"],
             discharge=current["discharge"],
             problem=problem,
+            youngest=YOUNGEST_ENLISTMENT_AGE,
         )
     )
 

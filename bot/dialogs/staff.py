@@ -125,11 +125,13 @@ def due_list(member: Staff) -> Reply:
 def condolence_list(member: Staff) -> Reply:
     """The member's area's condolence-visit list for the next Spring Festival or Army Day."""
     rows = contacts.condolence_list(db.session(), member.station)
+    on, occasion = contacts.next_occasion(clock.today())
     return Reply(
         render_template(
             "replies/staff_condolence.txt",
             area=_area(member),
-            occasion=contacts.next_occasion(clock.today()),
+            occasion=occasion,
+            on=on,
             total=len(rows),
             rows=rows[:REPLY_ROWS],
             code=member.station.code,

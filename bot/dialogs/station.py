@@ -8,8 +8,12 @@ hand their state to take_place() until it returns a Station.
 from __future__ import annotations
 
 import functools
+import logging
 
-from flask import render_template
+import redis
+from flask import has_app_context, render_template
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from bot import db, store
 from bot.dialogs import choices
@@ -19,6 +23,7 @@ from bot.dialogs.turn import Turn
 from bot.models import Station
 from bot.records import directory
 
+log = logging.getLogger(__name__)
 PLACE_STEPS = ("township", "village", "nearest")
 YES = {"是", "是的", "对", "对的", "确认", "好", "好的", "嗯", "没错", "就是"}
 NO = {"不是", "不对", "否", "不", "错了", "重选", "换一个"}
@@ -74,6 +79,31 @@ def _registered_contact(cards: tuple[directory.Card, ...]) -> str:
     # Keyed by the cards' content, so it can never answer with old details;
     # the cards themselves come from the directory's cache on most calls.
     return render_template("replies/station_contact.txt", stations=cards, registered=True)
+
+
+# Every commit that touched a station or a veteran's file drops the cached
+# cards, in whichever process made it (the webhook, a command, a task): each
+# of them builds the app, and so imports this module. An edit made outside the
+# ORM (SQL by hand) shows once the web workers restart.
+_TOUCHED = "bot.station_cards.touched"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_touched(session: Session, _context) -> None:
+    if directory.touches_cards(session):
+        session.info[_TOUCHED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_cards_after_commit(session: Session) -> None:
+    # A flush that was rolled back may leave the mark: one needless drop, harmless.
+    if not session.info.pop(_TOUCHED, False) or not has_app_context():
+        return
+    try:
+        directory.drop_cards(store.client())
+    except redis.RedisError:
+        # The commit stands; only the cache may lag. Say so without any data.
+        log.warning("could not drop the cached station cards: Redis unavailable")
 
 
 # -- choosing a station (shared with registration and help requests) ----------

@@ -3,22 +3,16 @@ and the contact cards of a follower's stations, cached per process."""
 
 from __future__ import annotations
 
-import logging
 import math
 import secrets
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import redis
-from flask import has_app_context
-from sqlalchemy import bindparam, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from bot import store
 from bot.models import Staff, Station, Veteran
-
-log = logging.getLogger(__name__)
 
 EARTH_RADIUS_KM = 6371.0
 # Suffixes of station names that people leave off when they name the place.
@@ -91,7 +85,7 @@ class Card(NamedTuple):
 
 CARD_FIELDS = Card._fields
 # Redis holds a random token that changes after every commit that touches a
-# station or a veteran (see _drop_after_commit); each process keeps the cards
+# station or a veteran (bot/dialogs/station.py); each process keeps the cards
 # it read under the token it read them with, so every web worker drops its
 # copy on its next message. A token, not a counter: a flushed Redis must never
 # bring an old one back.
@@ -120,7 +114,7 @@ class _Cards:
     """This process's cards, valid for one version of the directory and one database."""
 
     version: str | None = None
-    engine: Engine | None = None
+    bind: object = None  # the engine (or connection) the cards were read through
     by_station: dict[int, tuple[Card, ...]] = field(default_factory=dict)
     # openid -> its village station's id, or None for a follower with no file.
     station_of: dict[str, int | None] = field(default_factory=dict)
@@ -138,22 +132,19 @@ def home_cards(
     With the directory's version (cards_version()), the answer comes from this
     process's cache when it holds one for that version; a miss is one query.
     """
-    engine = session.get_bind()
-    cache = _cached
-    current = version is not None and cache.version == version and cache.engine is engine
+    bind, cache = session.get_bind(), _cached
+    current = version is not None and cache.version == version and cache.bind is bind
     station_id = cache.station_of.get(openid, _UNSEEN) if current else _UNSEEN
     if station_id is not _UNSEEN:
         return None if station_id is None else cache.by_station[station_id]
-    # Straight to a pooled connection: the ORM session adds nothing to a Core
-    # select, and costs as much again. Only committed rows are read.
-    with engine.connect() as conn:
-        row = conn.execute(_HOME_LINE, {"openid": openid}).first()
+    # Straight to the connection: the ORM layer adds nothing to a Core select.
+    row = session.connection().execute(_HOME_LINE, {"openid": openid}).first()
     cards = None
     if row is not None:
         village, township = Card(*row[1 : len(CARD_FIELDS) + 1]), row[len(CARD_FIELDS) + 1 :]
         cards = (village,) if township[0] is None else (village, Card(*township))
     if version is not None:
-        _keep(version, engine, openid, None if row is None else row[0], cards)
+        _keep(version, bind, openid, None if row is None else row[0], cards)
     return cards
 
 
@@ -162,20 +153,14 @@ def known_version() -> str | None:
     return _cached.version
 
 
-def _keep(
-    version: str,
-    engine: Engine,
-    openid: str,
-    station_id: int | None,
-    cards: tuple[Card, ...] | None,
-) -> None:
+def _keep(version: str, bind: object, openid: str, station_id: int | None, cards) -> None:
     global _cached
     cache = _cached
-    if cache.version != version or cache.engine is not engine:
+    if cache.version != version or cache.bind is not bind:
         # Read under another version than the cache's: a newer one (the
         # directory changed), or an older one read just before; either way the
         # cache now answers only calls that read this version.
-        cache = _cached = _Cards(version, engine)
+        cache = _cached = _Cards(version, bind)
     elif len(cache.station_of) >= CACHE_FOLLOWERS:
         cache.station_of.clear()
     if station_id is not None:
@@ -198,31 +183,14 @@ def drop_cards(r: redis.Redis) -> None:
     r.set(CARDS_VERSION_KEY, secrets.token_hex(8))
 
 
-# What the cards show (station fields, a follower's station) changes in the
-# ORM only: station imports, files saved at registration or by ledger imports.
-# So every commit that touched a Station or a Veteran drops the cards once it
-# is done, whichever command, task or dialog made it; an edit made outside the
-# ORM (SQL by hand) shows once the web workers restart.
-_TOUCHED = "bot.directory.touched"
+def touches_cards(session: Session) -> bool:
+    """Whether a session's changes touch what the cards show: a station, or a veteran's file.
 
-
-@event.listens_for(Session, "after_flush")
-def _note_touched(session: Session, _context) -> None:
+    Both change through the ORM only (station imports, files saved at
+    registration or by ledger imports), so a session hook can tell.
+    """
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(row, Station | Veteran) for row in changed):
-        session.info[_TOUCHED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _drop_after_commit(session: Session) -> None:
-    # A flush that was rolled back may leave the mark: one needless drop, harmless.
-    if not session.info.pop(_TOUCHED, False) or not has_app_context():
-        return
-    try:
-        drop_cards(store.client())
-    except redis.RedisError:
-        # The commit stands; only the cache may lag. Say so without any data.
-        log.warning("could not drop the cached station cards: Redis unavailable")
+    return any(isinstance(row, Station | Veteran) for row in changed)
 
 
 def subtree_ids(session: Session, root: Station) -> list[int]:

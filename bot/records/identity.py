@@ -12,6 +12,9 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
 MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+# The youngest age at which anyone enlists: registration and the ledger import
+# both refuse birth dates and enlistment years that would make a veteran younger.
+YOUNGEST_ENLISTMENT_AGE = 16
 
 
 class InvalidInput(ValueError):

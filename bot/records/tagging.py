@@ -27,7 +27,7 @@ def tag_names(station: Station, veteran_tag: str = VETERAN_TAG) -> list[str]:
 
 
 def tag_veteran(
-    session: Session, client: WeChatClient, veteran_id: int, veteran_tag: str = VETERAN_TAG
+    session: Session, wechat: WeChatClient, veteran_id: int, veteran_tag: str = VETERAN_TAG
 ) -> list[str]:
     """Put the veteran's follower under their tags and note when; return the tag names."""
     veteran = session.get(Veteran, veteran_id)
@@ -40,7 +40,7 @@ def tag_veteran(
     names = tag_names(veteran.station, veteran_tag)
     for name in names:
         # batchtagging is idempotent, so a retried task may safely tag again.
-        client.tag_users(client.ensure_tag(name), [veteran.openid])
+        wechat.tag_users(wechat.ensure_tag(name), [veteran.openid])
     if follower is not None:
         follower.tagged_at = utcnow()
         session.commit()

@@ -17,7 +17,7 @@ from bot import clock
 from bot.models import HelpRequest
 from bot.records import directory
 from bot.records.directory import short_name
-from bot.wechat import notices
+from bot.wechat import notices, templates
 from bot.wechat.client import WeChatClient
 
 log = logging.getLogger(__name__)
@@ -28,19 +28,18 @@ SENT_MARKER_SECONDS = 30 * 86400
 def template_data(request: HelpRequest) -> dict:
     """The template fields of a new-request notice: number, category, station and time."""
     filed = clock.local(request.created_at).strftime("%Y-%m-%d %H:%M")
-    values = {
-        "first": f"新的求助：{request.number}",
-        "keyword1": request.number,
-        "keyword2": request.category,
-        "keyword3": short_name(request.station.name),
-        "keyword4": filed,
-        "remark": "请尽快签收，并与求助人联系。",
-    }
-    return {key: {"value": value} for key, value in values.items()}
+    return templates.fields(
+        first=f"新的求助：{request.number}",
+        keyword1=request.number,
+        keyword2=request.category,
+        keyword3=short_name(request.station.name),
+        keyword4=filed,
+        remark="请尽快签收，并与求助人联系。",
+    )
 
 
 def send_help_request(
-    session: Session, client: WeChatClient, r: redis.Redis, template_id: str, request_id: int
+    session: Session, wechat: WeChatClient, r: redis.Redis, template_id: str, request_id: int
 ) -> int:
     """Send the notice to each responsible staff member not yet told; return how many now."""
     request = session.get(HelpRequest, request_id)
@@ -55,7 +54,7 @@ def send_help_request(
         log.warning("no staff bound for station %s (request %s)", request.station_id, request_id)
     data = template_data(request)
     return notices.send_each_once(
-        client,
+        wechat,
         r,
         template_id,
         staff,

@@ -147,6 +147,25 @@ class WeChatClient:
         """Install the custom menu."""
         return self.post("cgi-bin/menu/create", menu)
 
+    def mass_send(self, tag_id: int, message: dict, clientmsgid: str) -> str | None:
+        """message/mass/sendall to one tag (never to all): the msg_id, also of an earlier send.
+
+        message carries msgtype and its content, e.g. {"msgtype": "text", "text":
+        {"content": …}}. clientmsgid is the idempotency key: a repeat within 24 h
+        sends nothing and WeChat answers 45065 naming the first send's msg_id,
+        which is this send's outcome. None when WeChat names no msg_id.
+        """
+        body = {"filter": {"is_to_all": False, "tag_id": tag_id}, **message}
+        body["clientmsgid"] = clientmsgid
+        try:
+            answer = self.post("cgi-bin/message/mass/sendall", body)
+        except WeChatError as exc:
+            if exc.errcode != 45065:
+                raise
+            answer = getattr(exc, "body", None) or {}
+        msg_id = answer.get("msg_id")
+        return str(msg_id) if msg_id else None
+
 
 def client() -> WeChatClient:
     """The current app's client: one per app, so one per process, sharing one HTTP pool."""

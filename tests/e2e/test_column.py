@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from bot.commands.site import site
 from publisher.story import SHANGHAI
-from tests.factories import CountyFactory, TownshipFactory
+from tests.fixtures.factories import CountyFactory, TownshipFactory
 
 SITE_URL = "https://vets.example.cn/column"
 
@@ -46,26 +45,16 @@ def fetch(client, path: str) -> Answer:
         )
 
 
-def write_story(content: Path, slug: str, title: str, publish_at: datetime) -> None:
-    folder = content / "articles" / slug
-    folder.mkdir(parents=True)
-    Image.new("RGB", (1200, 800), (168, 40, 30)).save(folder / "cover.jpg")
-    (folder / "index.md").write_text(
-        f"---\ntitle: {title}\nauthor: 凉山州退役军人事务局\ndigest: {title}的摘要\n"
-        f"publish_at: {publish_at.isoformat()}\ncover: cover.jpg\nstation: '513429-107'\n"
-        "tags: [老兵故事]\n---\n九都镇服务站每天早上八点开门。\n",
-        encoding="utf-8",
-    )
-
-
 @pytest.fixture
-def built(app, session):
+def built(app, session, make_story):
     """Two stories out and one scheduled, stations in the database, the site built by the CLI."""
-    content = Path(app.config["CONTENT_DIR"])
     now = datetime.now(SHANGHAI)
-    write_story(content, "jiudu-morning", "九都镇服务站的早晨", now - timedelta(days=8))
-    write_story(content, "jiudu-harvest", "九都镇的秋收", now - timedelta(days=1))
-    write_story(content, "next-week", "下周的故事", now + timedelta(days=6))
+    for slug, title, days in (
+        ("jiudu-morning", "九都镇服务站的早晨", -8),
+        ("jiudu-harvest", "九都镇的秋收", -1),
+        ("next-week", "下周的故事", 6),
+    ):
+        make_story(slug, title=title, publish_at=now + timedelta(days=days), tags=["老兵故事"])
     TownshipFactory(parent=CountyFactory(code="513429"), code="513429-107")
     result = app.test_cli_runner().invoke(site, ["build"])
     assert result.exit_code == 0, result.output
@@ -132,3 +121,23 @@ def _cover_name(client) -> str:
     page = fetch(client, "/column/jiudu-morning/").text
     start = page.index('src="cover-') + len('src="')
     return page[start : page.index('"', start)]
+
+
+def test_site_build_leaves_out_a_cover_that_is_not_a_picture_and_says_so(app, client, make_story):
+    now = datetime.now(SHANGHAI)
+    make_story("jiudu-morning", title="九都镇服务站的早晨", publish_at=now - timedelta(days=8))
+    folder = make_story(
+        "disguised", title="伪装的封面", publish_at=now - timedelta(days=1), body="没有插图。\n"
+    )
+    cover = folder / "cover.jpg"
+    cover.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+
+    result = app.test_cli_runner().invoke(site, ["build"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 篇故事已刊出（共 2 篇）" in result.output
+    assert f"{cover}: 不是可读的图片，网站上未放出" in result.output
+    page = fetch(client, "/column/disguised/")
+    assert page.status == 200 and "伪装的封面" in page.text and "<img" not in page.text
+    site_dir = Path(app.config["SITE_DIR"])
+    assert not any(b"<script>" in p.read_bytes() for p in site_dir.rglob("*") if p.is_file())

@@ -10,14 +10,16 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import update
 
+from bot import db
 from bot.care import greetings_send
 from bot.commands.greetings import greetings_group
-from bot.models import Campaign
+from bot.models import Campaign, PublishState
 from bot.records import tagging
 from bot.wechat.client import client
 from publisher.story import SHANGHAI
 from tasks import BEAT_SCHEDULE, celery_init_app
-from tests.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
+from tests.fixtures import wiring
+from tests.fixtures.factories import CountyFactory, TownshipFactory, VeteranFactory, VillageFactory
 
 SENDALL = "cgi-bin/message/mass/sendall"
 ARMY_DAY = date(2027, 8, 1)
@@ -50,7 +52,8 @@ def emulated(platform):
 
 
 @pytest.fixture
-def veterans(app, session, emulated):
+def veterans(app, session, emulated, committed_db):
+    """Three counties' veterans; committed, since each county is sent from its own thread."""
     return liangshan(session, COUNTIES)
 
 
@@ -68,7 +71,7 @@ def at(day: date, hh: int, mm: int = 0) -> datetime:
 
 
 def test_one_text_per_county_tag_with_its_phone_and_never_to_all(session, veterans, emulated):
-    outcomes, notes = greetings_send.send_occasion("army-day", ARMY_DAY)
+    outcomes, notes = greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     assert notes == []
     assert {o.state for o in outcomes} == {"sent"}
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
@@ -92,7 +95,7 @@ def test_one_text_per_county_tag_with_its_phone_and_never_to_all(session, vetera
 def test_without_county_tags_the_greeting_goes_to_the_veterans_tag(app, session, emulated):
     wechat = client()
     wechat.tag_users(wechat.ensure_tag("退役军人"), ["o-vet-a", "o-vet-b"])
-    greetings_send.send_occasion("spring-festival", date(2027, 2, 6))
+    greetings_send.send_occasion(*wiring.care(), "spring-festival", date(2027, 2, 6))
     (send,) = emulated.mass_sends
     assert emulated.tags[send["tag_id"]] == "退役军人"
     assert "春节" in send["content"] and "服务站" in send["content"]
@@ -100,9 +103,9 @@ def test_without_county_tags_the_greeting_goes_to_the_veterans_tag(app, session,
 
 
 def test_a_second_run_sends_nothing_more(session, veterans, emulated):
-    greetings_send.send_occasion("army-day", ARMY_DAY)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     calls = emulated.calls.count(SENDALL)
-    outcomes, _ = greetings_send.send_occasion("army-day", ARMY_DAY, reopen=True)
+    outcomes, _ = greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, reopen=True)
     assert {o.state for o in outcomes} == {"sent"}
     assert emulated.calls.count(SENDALL) == calls == len(COUNTIES)
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
@@ -117,7 +120,7 @@ def test_two_sends_at_once_send_each_tag_once(app, session, veterans, emulated):
         try:
             with app.app_context():
                 barrier.wait()
-                greetings_send.send_occasion("army-day", ARMY_DAY)
+                greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
@@ -139,7 +142,7 @@ def test_two_beats_firing_together_send_once(app, session, veterans, emulated):
     def beat():
         with app.app_context():
             barrier.wait()
-            results.append(greetings_send.send_due(at(ARMY_DAY, 9, 5)))
+            results.append(greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 9, 5)))
 
     threads = [threading.Thread(target=beat) for _ in range(2)]
     for t in threads:
@@ -151,29 +154,30 @@ def test_two_beats_firing_together_send_once(app, session, veterans, emulated):
 
 
 def test_the_beat_waits_for_greeting_time_and_the_day(session, veterans, emulated):
-    assert greetings_send.send_due(at(ARMY_DAY, 8, 59)) == []
-    assert greetings_send.send_due(at(date(2027, 8, 2), 9, 30)) == []
+    assert greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 8, 59)) == []
+    assert greetings_send.send_due(*wiring.care(), at(date(2027, 8, 2), 9, 30)) == []
     assert emulated.mass_sends == []
-    assert len(greetings_send.send_due(at(ARMY_DAY, 9, 0))) == len(COUNTIES)
-    again = greetings_send.send_due(at(ARMY_DAY, 9, 5))
+    assert len(greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 9, 0))) == len(COUNTIES)
+    again = greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 9, 5))
     assert {o.state for o in again} == {"sent"}
     assert len(emulated.mass_sends) == len(COUNTIES)
 
 
 def test_45011_is_recorded_then_retried_once(app, session, veterans, emulated):
     emulated.inject(SENDALL, 45011)
-    outcomes = greetings_send.send_due(at(ARMY_DAY, 9, 0))
+    outcomes = greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 9, 0))
     failed = [o for o in outcomes if o.state == "failed"]
     assert len(failed) == 1 and failed[0].transient and "45011" in failed[0].reason
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     # The report shows the bureau what happened.
     report = app.test_cli_runner().invoke(greetings_group, ["report", "--year", "2027"])
     assert "失败待重试" in report.output and "45011" in report.output
-    greetings_send.send_occasion("army-day", ARMY_DAY)  # too soon for the backoff: nothing
+    # Too soon for the backoff: nothing.
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     later = datetime.now(UTC) + timedelta(minutes=2)
-    greetings_send.send_occasion("army-day", ARMY_DAY, now=later)
-    greetings_send.send_occasion("army-day", ARMY_DAY, now=later)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, now=later)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, now=later)
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
     row = campaigns(session)[failed[0].tag_name]
     assert row.state == "sent" and row.attempts == 2 and row.reason is None
@@ -182,20 +186,41 @@ def test_45011_is_recorded_then_retried_once(app, session, veterans, emulated):
 def test_the_task_retries_a_transient_failure(app, session, veterans, emulated):
     celery = celery_init_app(app)
     task = celery.tasks["tasks.greetings.send_occasion"]
-    emulated.inject(SENDALL, 45009)
+    emulated.inject(SENDALL, 45011)
     with pytest.raises(Retry):
         task.apply(args=["army-day", "2027-08-01"], throw=True)
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     assert "greetings-due" in BEAT_SCHEDULE
 
 
+def test_the_daily_api_quota_stops_the_tag_for_the_day_until_sent_by_hand(
+    app, session, veterans, emulated
+):
+    emulated.inject(SENDALL, 45009)
+    outcomes = greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 9, 0))
+    (stopped,) = [o for o in outcomes if o.state != "sent"]
+    assert stopped.state == "refused" and not stopped.transient
+    assert "45009" in stopped.reason and "明天" in stopped.reason
+    # Neither beat nor the task spends more calls on it today.
+    greetings_send.send_due(*wiring.care(), at(ARMY_DAY, 9, 30))
+    celery = celery_init_app(app)
+    task = celery.tasks["tasks.greetings.send_occasion"]
+    task.apply(args=["army-day", "2027-08-01"], throw=True)
+    assert len(emulated.mass_sends) == len(COUNTIES) - 1
+    # The next day the bureau sends it by hand.
+    runner = app.test_cli_runner()
+    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    assert result.exit_code == 0, result.output
+    assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
+
+
 def test_a_lost_answer_is_retried_with_the_same_clientmsgid(session, veterans, emulated):
     emulated.lost_answers[SENDALL] = 1  # the first send goes out, its answer never arrives
-    outcomes, _ = greetings_send.send_occasion("army-day", ARMY_DAY)
+    outcomes, _ = greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     failed = [o for o in outcomes if o.state == "failed"]
     assert len(failed) == 1 and "超时" in failed[0].reason
     assert len(emulated.mass_sends) == len(COUNTIES)  # it did go out
-    greetings_send.send_occasion("army-day", ARMY_DAY, reopen=True)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, reopen=True)
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
     row = campaigns(session)[failed[0].tag_name]
     first = next(m for m in emulated.mass_sends if m["clientmsgid"] == row.clientmsgid)
@@ -205,7 +230,7 @@ def test_a_lost_answer_is_retried_with_the_same_clientmsgid(session, veterans, e
 def test_a_worker_killed_while_sending_is_resumed_without_a_second_send(
     session, veterans, emulated
 ):
-    greetings_send.send_occasion("army-day", ARMY_DAY)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     # Play a worker that saved "sending", made the call, and died before saving "sent".
     row = campaigns(session)["布拖县退役军人"]
     session.execute(
@@ -213,7 +238,7 @@ def test_a_worker_killed_while_sending_is_resumed_without_a_second_send(
     )
     session.commit()
     calls = emulated.calls.count(SENDALL)
-    greetings_send.send_occasion("army-day", ARMY_DAY)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     assert emulated.calls.count(SENDALL) == calls + 1  # resent with the same clientmsgid …
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}  # … and dropped
     row = campaigns(session)["布拖县退役军人"]
@@ -224,18 +249,52 @@ def test_beyond_the_monthly_quota_the_greeting_is_refused(make_app, veterans, em
     strict = make_app(MASS_QUOTA_PER_MONTH="2")
     with strict.app_context():
         # October 2025: 国庆 10-01 and 中秋 10-06 take the two sends; 重阳 10-29 is third.
-        outcomes, _ = greetings_send.send_occasion("double-ninth", date(2025, 10, 29))
+        outcomes, _ = greetings_send.send_occasion(
+            *wiring.care(), "double-ninth", date(2025, 10, 29)
+        )
         assert {o.state for o in outcomes} == {"refused"}
         assert all("群发额度不足" in o.reason and "国庆节、中秋" in o.reason for o in outcomes)
         assert emulated.mass_sends == []
-        greetings_send.send_occasion("national-day", date(2025, 10, 1))
+        greetings_send.send_occasion(*wiring.care(), "national-day", date(2025, 10, 1))
+        assert len(emulated.mass_sends) == len(COUNTIES)
+
+
+def test_a_failed_column_story_leaves_its_place_in_the_quota_to_a_greeting(
+    make_app, veterans, emulated, tmp_path, make_story
+):
+    strict = make_app(MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="national-day")
+    eight = datetime(2025, 10, 1, 8, tzinfo=SHANGHAI)
+    make_story("oct-1", publish_at=eight, wechat={"mode": "mass"})
+    with strict.app_context():
+        # Queued for 08:00, the story comes first and takes October's one send.
+        outcomes, _ = greetings_send.send_occasion(
+            *wiring.care(), "national-day", date(2025, 10, 1)
+        )
+        assert {o.state for o in outcomes} == {"refused"}
+        assert all("专栏《oct-1》" in o.reason for o in outcomes)
+        # Its WeChat channel failed: it sent nothing, so the greeting may go.
+        session = db.session()
+        session.add(
+            PublishState(
+                slug="oct-1",
+                channel="wechat",
+                state="failed",
+                mode="mass",
+                publish_at=datetime(2025, 10, 1, 0, 0),
+            )
+        )
+        session.commit()
+        outcomes, _ = greetings_send.send_occasion(
+            *wiring.care(), "national-day", date(2025, 10, 1), reopen=True
+        )
+        assert {o.state for o in outcomes} == {"sent"}
         assert len(emulated.mass_sends) == len(COUNTIES)
 
 
 def test_masssendjobfinish_through_the_webhook_records_the_counts(
     app, session, veterans, emulated, wechat
 ):
-    greetings_send.send_occasion("army-day", ARMY_DAY)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     for send in emulated.mass_sends:
         assert (
             wechat.send(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.models import HelpRequest
-from tests import factories
+from tests.fixtures import factories
 
 OPENID = "o-help-asker"
 

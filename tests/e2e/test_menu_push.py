@@ -7,7 +7,7 @@ import pytest
 from bot import db as database
 from bot.commands.menu import menu
 from bot.wechat.custom_menu import click_keys
-from tests.bot.ledger_maker import load_sample
+from tests.fixtures.ledgers import load_sample
 
 SITE = "https://tyjr.example.cn/column"
 

@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import APP_ID, TOKEN
-from tests.driver import WeChatDriver
-from tests.proxy import CuttableProxy
+from tests.fixtures.driver import WeChatDriver
+from tests.fixtures.proxy import CuttableProxy
 
 BUSY = "系统繁忙，请稍后再试"
 
@@ -37,6 +37,7 @@ def test_redis_going_away_and_coming_back(app, make_app, redis_url):
     proxy.cut()
 
 
+@pytest.mark.usefixtures("committed_db")
 def test_database_going_away_mid_traffic(app, make_app, database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("a network cut needs a database server; SQLite is covered below")

@@ -109,3 +109,20 @@ def test_the_wechat_preview_lists_the_check_faults_above_the_article(client, art
 def test_previews_are_not_served_with_a_real_account(make_app, articles):
     real = make_app(WECHAT_APP_ID="wxreal0000000001", WECHAT_APP_SECRET="real-secret")
     assert real.test_client().get("/preview/jiudu-station/wechat").status_code == 404
+
+
+def test_a_story_with_an_impossible_date_is_a_page_of_faults_not_an_error(client, articles):
+    index = articles / "jiudu-station" / "index.md"
+    text = index.read_text(encoding="utf-8")
+    index.write_text(re.sub(r"publish_at: .*", "publish_at: 2026-02-30", text), encoding="utf-8")
+    for url in ("/preview/jiudu-station/", "/preview/jiudu-station/wechat"):
+        page = client.get(url)
+        assert page.status_code == 422, url
+        assert "publish_at: &#39;2026-02-30&#39; is not a date and time" in page.get_data(
+            as_text=True
+        )
+    listing = client.get("/preview/")
+    assert listing.status_code == 200
+    html = listing.get_data(as_text=True)
+    assert 'href="/preview/fire-season-patrol/"' in html
+    assert "jiudu-station/index.md: publish_at: " in html

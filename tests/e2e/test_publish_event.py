@@ -10,7 +10,8 @@ import xmltodict
 
 from bot.column import publishing
 from bot.models import PublishState
-from tests.publisher.story_maker import ago, publishing_settings, write_story
+from tests.fixtures import wiring
+from tests.fixtures.publishing import ago, publishing_settings
 
 
 @pytest.fixture
@@ -19,12 +20,12 @@ def app_settings(app_settings, tmp_path):
 
 
 @pytest.fixture
-def submitted(app, session, platform, tmp_path):
+def submitted(app, session, platform, tmp_path, make_story):
     """A story WeChat is still publishing."""
     platform.reset_publishing()
     platform.publish_pending_polls = 100
-    write_story(tmp_path / "content", "jiudu", ago(minutes=5))
-    publishing.publish_due()
+    make_story("jiudu", publish_at=ago(minutes=5))
+    publishing.publish_due(*wiring.column())
     yield platform.publishes[0]
     platform.reset_publishing()
 
@@ -83,7 +84,8 @@ def test_the_poll_the_event_asked_for_records_the_article(
     wechat.post(publish_event(submitted))
     platform.publish_pending_polls = 0
 
-    publishing.poll("jiudu")
+    _session, api, _redis, settings = wiring.column()
+    publishing.poll(session, api, settings, "jiudu")
 
     assert state(session).state == "published"
     assert state(session).article_url.endswith(submitted["article_id"])

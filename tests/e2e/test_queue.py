@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.publishing import publish_due, publish_one, queue
-from tests.publisher.story_maker import ago, ahead, publishing_settings, write_story
+from tests.fixtures.publishing import ago, ahead, publishing_settings
 
 
 @pytest.fixture
@@ -21,16 +21,11 @@ def cli(app, session, platform):
     platform.reset_publishing()
 
 
-@pytest.fixture
-def content(tmp_path):
-    return tmp_path / "content"
-
-
-def test_queue_shows_dates_states_urls_reasons_and_what_waits(cli, platform, content):
-    write_story(content, "jiudu", ago(hours=2))
-    write_story(content, "next-week", ahead(days=6), title="下周的稿件")
+def test_queue_shows_dates_states_urls_reasons_and_what_waits(cli, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=2))
+    make_story("next-week", publish_at=ahead(days=6), title="下周的稿件")
     assert cli(publish_due).exit_code == 0
-    write_story(content, "rejected", ago(hours=1), title="被退回的稿件", body_color=(9, 9, 9))
+    make_story("rejected", publish_at=ago(hours=1), title="被退回的稿件", photo_colour=(9, 9, 9))
     platform.publish_verdict = 4
     cli(publish_due)
 
@@ -49,8 +44,8 @@ def test_queue_shows_dates_states_urls_reasons_and_what_waits(cli, platform, con
     assert "    微信失败：微信审核未通过（publish_status 4）" in lines
 
 
-def test_a_failure_shows_in_the_queue_and_publish_slug_tries_again(cli, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_a_failure_shows_in_the_queue_and_publish_slug_tries_again(cli, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.publish_verdict = 4
 
     first = cli(publish_due)
@@ -65,8 +60,8 @@ def test_a_failure_shows_in_the_queue_and_publish_slug_tries_again(cli, platform
     assert "审核未通过" not in cli(queue).output
 
 
-def test_publish_due_with_nothing_due_says_so(cli, content):
-    write_story(content, "later", ahead(days=2))
+def test_publish_due_with_nothing_due_says_so(cli, make_story):
+    make_story("later", publish_at=ahead(days=2))
 
     result = cli(publish_due)
 
@@ -75,7 +70,7 @@ def test_publish_due_with_nothing_due_says_so(cli, content):
     assert "等待中" in cli(queue).output
 
 
-def test_publish_an_unknown_slug_fails_with_a_message(cli, content):
+def test_publish_an_unknown_slug_fails_with_a_message(cli):
     result = cli(publish_one, "nope")
 
     assert result.exit_code != 0

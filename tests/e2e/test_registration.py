@@ -16,7 +16,7 @@ from bot.models import Consent, Follower, Station, Veteran
 from bot.records import files
 from bot.records.consent import TEXT_VERSIONS
 from bot.records.identity import check_char, parse_id_number
-from tests import factories
+from tests.fixtures import factories
 
 OPENID = "o-jike-amu"
 ID = factories.id_number(born=date(1985, 3, 12), seq=123)

@@ -9,9 +9,9 @@ import redis
 from sqlalchemy import func, select
 
 from bot.models import Consent
-from tests import factories
 from tests.conftest import APP_ID, TOKEN
-from tests.driver import WeChatDriver
+from tests.fixtures import factories
+from tests.fixtures.driver import WeChatDriver
 
 
 def test_sequential_retries_get_one_effect_and_the_same_reply(wechat, session):
@@ -23,6 +23,7 @@ def test_sequential_retries_get_one_effect_and_the_same_reply(wechat, session):
     assert session.scalar(select(func.count()).select_from(Consent)) == 1
 
 
+@pytest.mark.usefixtures("committed_db")
 def test_concurrent_retries_get_one_effect_and_the_same_reply(app, wechat, session):
     wechat.send_text("o-race", "登记")
     xml = wechat.xml("o-race", "text", Content="同意", MsgId="777002")
@@ -39,6 +40,7 @@ def test_concurrent_retries_get_one_effect_and_the_same_reply(app, wechat, sessi
     assert "身份证号" in wechat.send_text("o-race", "阿苏拉则").splitlines()[-1]
 
 
+@pytest.mark.usefixtures("committed_db")
 def test_concurrent_retries_of_a_dialog_opener_get_one_answer_and_one_dialog(app, wechat, session):
     # Words that open a dialog are worked out by every attempt; one answer is kept.
     factories.butuo()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot import create_app
 from bot.models import Follower
 from bot.wechat.custom_menu import click_keys, layout
 from tests.conftest import AES_KEY
@@ -16,23 +15,6 @@ STAFF = "sandbox-staff-jiudu"
 def app_settings(app_settings):
     """SANDBOX mode: no real AppID/secret (the emulator stays the API host)."""
     return {**app_settings, "WECHAT_APP_ID": "", "WECHAT_APP_SECRET": ""}
-
-
-@pytest.fixture
-def make_app(app_settings, app):
-    """Build extra apps over the same database and Redis (cleaned by `app`'s teardown)."""
-    made = []
-
-    def make(**overrides):
-        made.append(create_app({**app_settings, **overrides}))
-        return made[-1]
-
-    yield make
-    for extra in made:
-        extra.extensions["db"].kw["bind"].dispose()
-        if extra.extensions["redis"] is not None:
-            extra.extensions["redis"].close()
-        extra.extensions["celery"].close()
 
 
 def say(client, **payload):

@@ -15,7 +15,8 @@ from bot.sandbox.platform import PlatformState, Webhook
 from bot.sandbox.server import serve_in_thread
 from bot.wechat.client import client
 from tests.conftest import APP_ID, APP_SECRET, TOKEN
-from tests.publisher.story_maker import ago, publishing_settings, write_story
+from tests.fixtures import wiring
+from tests.fixtures.publishing import ago, publishing_settings
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def app_settings(app_settings, tmp_path, reporting):
 
 
 @pytest.fixture
-def platform_events(app, reporting):
+def platform_events(app, reporting, committed_db):
     """Our app served over HTTP, and the emulator's webhook pointing at its /wechat."""
     state, _ = reporting
     server = serve_in_thread(app)
@@ -59,7 +60,7 @@ def test_a_mass_send_is_reported_and_its_campaign_finished(session, platform_eve
     wechat = client()
     wechat.tag_users(wechat.ensure_tag("退役军人"), ["o-vet-a", "o-vet-b"])
 
-    outcomes, _ = greetings_send.send_occasion("spring-festival", date(2027, 2, 6))
+    outcomes, _ = greetings_send.send_occasion(*wiring.care(), "spring-festival", date(2027, 2, 6))
     assert [o.state for o in outcomes] == ["sent"]
 
     def finished():
@@ -73,11 +74,11 @@ def test_a_mass_send_is_reported_and_its_campaign_finished(session, platform_eve
     assert counts == (2, 2, 2, 0)
 
 
-def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path):
+def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path, make_story):
     platform_events.publish_pending_polls = 100  # only the event can say it finished
-    write_story(tmp_path / "content", "jiudu", ago(minutes=5))
+    make_story("jiudu", publish_at=ago(minutes=5))
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     (job,) = platform_events.publishes
 
     def hint():

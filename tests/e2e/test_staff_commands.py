@@ -9,7 +9,7 @@ from bot import clock
 from bot.care import contacts
 from bot.crypto import cipher
 from bot.models import Contact
-from tests import factories
+from tests.fixtures import factories
 
 VILLAGE_STAFF = "o-staff-haogu"
 TOWNSHIP_STAFF = "o-staff-jiudu"
@@ -187,8 +187,8 @@ def test_condolence_list_over_wechat_names_martyrs_families_and_hardship(wechat,
 
     reply = wechat.send_text(VILLAGE_STAFF, "慰问名单")
 
-    occasion = contacts.next_occasion(clock.today())
-    assert f"{occasion.name}（{occasion.day.isoformat()}）慰问名单，共 2 户" in reply
+    on, occasion = contacts.next_occasion(clock.today())
+    assert f"{occasion.name}（{on.isoformat()}）慰问名单，共 2 户" in reply
     assert f"{martyr.file_no} 烈属" in reply and f"{haogu[1].file_no} 困难" in reply
     assert reply.index(martyr.file_no) < reply.index(haogu[1].file_no)
     assert haogu[2].file_no not in reply  # disability alone is not on the list

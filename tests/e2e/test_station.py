@@ -8,7 +8,7 @@ import pytest
 
 from bot.commands.stations import stations
 from bot.records.imports.station_import import COLUMNS
-from tests import factories
+from tests.fixtures import factories
 
 OPENID = "o-station-seeker"
 

@@ -10,8 +10,9 @@ from PIL import Image
 from publisher.check import check_all, check_story
 from publisher.images import BODY_LIMIT, ImageError, for_body, for_cover
 from publisher.story import load_story
-from tests.publisher.conftest import write_image
+from tests.fixtures.stories import write_image
 
+ANCHORS = "不支持 YAML 锚点和别名（& 和 *），请把每个值直接写出来"
 LONG_BODY = "".join(f"第{i}段：九都镇服务站的工作人员走村入户。\n\n" for i in range(900))
 
 
@@ -32,6 +33,7 @@ FAILURES = [
     ("missing cover field", {"cover": None}, None, "cover", "required"),
     ("cover file missing", {"cover": "封面.jpg"}, None, "cover", "封面.jpg not found"),
     ("cover outside folder", {"cover": "../x.jpg"}, None, "cover", "../x.jpg is outside"),
+    ("NUL in cover", {"cover": "a\x00.jpg"}, None, "cover", "'a\\x00.jpg' 不是可用的文件名"),
     ("unreadable cover", {}, ("cover.jpg", broken), "cover", "cover.jpg: not a readable image"),
     ("missing body image", {}, ("photo.png", "remove"), "body", "image photo.png not found"),
     ("unreadable body image", {}, ("photo.png", broken), "body", "image photo.png: not a readable"),
@@ -72,8 +74,21 @@ def test_each_fault_is_reported_as_path_field_reason(
         ("---\n- a list\n---\n正文\n", "must be a YAML mapping"),
         ("title: 没有分隔线\n", "must start with a --- line"),
         ("---\ntitle: 没有结尾\n", "no closing --- line"),
+        ("---\ntitle: &t 标题\nauthor: *t\n---\n正文\n", ANCHORS),
+        ("---\npublish_at: !!timestamp soon\n---\n正文\n", "不支持 YAML 标签（!!…），请直接写值"),
+        ("---\ntitle: !!int 标题\n---\n正文\n", "不支持 YAML 标签（!!…），请直接写值"),
+        ("---\ntags: " + "[" * 5000 + "]" * 5000 + "\n---\n正文\n", "嵌套层数过多"),
     ],
-    ids=["bad yaml", "not a mapping", "no opening line", "no closing line"],
+    ids=[
+        "bad yaml",
+        "not a mapping",
+        "no opening line",
+        "no closing line",
+        "anchor",
+        "tag",
+        "tag on text",
+        "deep",
+    ],
 )
 def test_broken_front_matter_is_one_fault_naming_the_file(make_story, content_dir, text, reason):
     folder = make_story(text=text)

@@ -29,8 +29,8 @@ def content(tmp_path) -> Path:
 
 
 @pytest.fixture
-def make_story(content):
-    """Write a story folder: a 1600×900 JPEG cover, a small PNG photo, front matter, a body."""
+def make_story(make_story):
+    """Story n of a weekly column from START: a 1600×900 cover, a link and a photo in the body."""
 
     def make(
         n: int,
@@ -41,28 +41,23 @@ def make_story(content):
         colour: tuple[int, int, int] = (168, 40, 30),
         when: datetime | None = None,
     ) -> Path:
-        folder = content / "articles" / f"story-{n:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (1600, 900), colour).save(folder / "cover.jpg")
-        Image.new("RGB", (300, 200), (40, 90, 160)).save(folder / "photo.png")
-        front = [
-            f"title: {title or f'第{n}篇：服务站的一天'}",
-            f"author: 记者{n}",
-            f"digest: 第{n}篇的摘要：九都镇服务站的日常",
-            f"publish_at: {(when or START + timedelta(days=7 * n)).isoformat()}",
-            "cover: cover.jpg",
-            f"tags: [{', '.join(tags)}]",
-        ]
-        if station:
-            front.append(f"station: '{station}'")
-        body = (
-            f"第{n}篇正文。站长说：**“有事就来找我们”**。\n\n![站里的合影](photo.png)\n\n"
-            "详见[州政府网站](https://www.lsz.gov.cn/)。\n"
+        return make_story(
+            f"story-{n:02d}",
+            title=title or f"第{n}篇：服务站的一天",
+            author=f"记者{n}",
+            digest=f"第{n}篇的摘要：九都镇服务站的日常",
+            publish_at=when or START + timedelta(days=7 * n),
+            tags=list(tags),
+            station=station,
+            body=(
+                f"第{n}篇正文。站长说：**“有事就来找我们”**。\n\n![站里的合影](photo.png)\n\n"
+                "详见[州政府网站](https://www.lsz.gov.cn/)。\n"
+            ),
+            cover_size=(1600, 900),
+            cover_colour=colour,
+            photo_size=(300, 200),
+            photo_colour=(40, 90, 160),
         )
-        (folder / "index.md").write_text(
-            "---\n" + "\n".join(front) + "\n---\n" + body, encoding="utf-8"
-        )
-        return folder
 
     return make
 
@@ -349,3 +344,40 @@ def test_pages_rendered_across_processes_are_the_same(column, tmp_path):
     build(column(), tmp_path / "one", SITE_URL, NOW, stations=STATIONS, workers=1)
     build(column(), tmp_path / "two", SITE_URL, NOW, stations=STATIONS, workers=2)
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def test_images_that_fail_the_check_are_left_out_and_reported(make_story, content, tmp_path):
+    make_story(0)
+    truncated = make_story(1) / "cover.jpg"
+    svg = make_story(2) / "cover.jpg"
+    cut_photo = make_story(3) / "photo.png"
+    Image.new("RGB", (1600, 900), (40, 90, 160)).save(svg.with_name("big.jpg"), quality=95)
+    truncated.write_bytes(svg.with_name("big.jpg").read_bytes()[:3000])
+    svg.write_bytes(SVG)
+    Image.effect_noise((300, 200), 60).convert("RGB").save(cut_photo)
+    cut_photo.write_bytes(cut_photo.read_bytes()[:2000])
+    site = tmp_path / "site"
+
+    report = build(load_all(content).stories, site, SITE_URL, NOW, stations=STATIONS)
+
+    assert report.stories == 4
+    assert report.skipped == sorted(
+        f"{path}: 不是可读的图片，网站上未放出" for path in (truncated, svg, cut_photo)
+    )
+    # Every picture the site holds opens whole, and every page finds its pictures.
+    for path in [*site.rglob("*.jpg"), *site.rglob("*.png")]:
+        with Image.open(path) as img:
+            img.load()
+    for n in range(4):
+        page = _Meta(read(site, f"story-{n:02d}/index.html"))
+        for img in page.images:
+            assert (site / f"story-{n:02d}" / img["src"]).is_file(), (n, img)
+    assert len(_Meta(read(site, "story-00/index.html")).images) == 2
+    assert len(_Meta(read(site, "story-01/index.html")).images) == 1  # the photo only
+    assert len(_Meta(read(site, "story-03/index.html")).images) == 1  # the cover only
+    assert b"<script>" not in b"".join(tree(site).values())
+    # The lists show no thumbnail for a story without a usable cover.
+    assert len(_Meta(read(site, "index.html")).images) == 2

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from publisher.story import SHANGHAI, load_all, load_story
+from publisher.story import MAX_INDEX_BYTES, SHANGHAI, load_all, load_story
 
 
 def test_a_story_loads_with_its_fields_and_body(make_story):
@@ -87,3 +88,58 @@ def test_a_story_is_ordered_by_its_instant_not_its_wall_clock(make_story, conten
     loaded = load_all(content_dir)
     assert [s.slug for s in loaded.stories] == ["beijing", "london", "x"]
     assert loaded.stories[1].publish_at - loaded.stories[0].publish_at == timedelta(hours=7)
+
+
+def front(publish_at: str) -> str:
+    """An index.md whose publish_at is written exactly as given, unquoted."""
+    return (
+        "---\ntitle: 标题\nauthor: 作者\ndigest: 摘要\n"
+        f"publish_at: {publish_at}\ncover: cover.jpg\n---\n正文\n"
+    )
+
+
+IMPOSSIBLE = {
+    "feb30": "2026-02-30",
+    "month13": "2026-13-40",
+    "hour25": "2026-02-01 25:00:00",
+    "clock": "25:00",
+}
+
+
+def test_an_impossible_date_is_that_storys_fault_and_the_rest_still_load(make_story, content_dir):
+    make_story("due", publish_at="2025-08-01 09:00")
+    for slug, value in IMPOSSIBLE.items():
+        make_story(slug, text=front(value))
+    loaded = load_all(content_dir)
+    assert [s.slug for s in loaded.stories] == ["due"]
+    by_slug = {Path(f.path).parent.name: f for f in loaded.faults}
+    assert sorted(by_slug) == sorted(IMPOSSIBLE) and len(loaded.faults) == len(IMPOSSIBLE)
+    for slug, value in IMPOSSIBLE.items():
+        fault = by_slug[slug]
+        assert (fault.field, fault.reason) == ("publish_at", f"{value!r} is not a date and time")
+
+
+def test_a_billion_laughs_is_refused_without_being_expanded(make_story, content_dir):
+    levels = ['lol0: &lol0 "lol"'] + [
+        f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 9)}]" for i in range(1, 10)
+    ]
+    # station is turned into text: expanded, 9**9 strings would take gigabytes.
+    text = "---\n" + "\n".join(levels) + "\nstation: *lol9\n---\n正文\n"
+    make_story("bomb", text=text)
+    make_story("good")
+    loaded = load_all(content_dir)
+    assert [s.slug for s in loaded.stories] == ["good"]
+    [fault] = loaded.faults
+    assert fault.path.endswith("bomb/index.md") and fault.field == "front matter"
+    assert "锚点" in fault.reason
+
+
+def test_an_index_md_over_the_size_limit_is_refused_unread(make_story, content_dir):
+    folder = make_story("huge", body="九" * (MAX_INDEX_BYTES // 3))
+    assert (folder / "index.md").stat().st_size > MAX_INDEX_BYTES
+    make_story("good")
+    loaded = load_all(content_dir)
+    assert [s.slug for s in loaded.stories] == ["good"]
+    assert [(f.field, f.reason) for f in loaded.faults] == [
+        ("index.md", f"文件超过 {MAX_INDEX_BYTES // 1024} KiB，正文太长或夹带了别的内容")
+    ]

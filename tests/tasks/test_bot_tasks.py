@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from bot.models import Follower
-from bot.wechat.errors import WeChatError
+from bot.wechat.errors import QuotaExceeded, WeChatError
 from tasks import celery_init_app
-from tests import factories
+from tests.fixtures import factories
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 
@@ -104,6 +104,18 @@ def test_a_permanent_failure_is_raised_after_telling_the_others(
         bot_tasks.notify_staff(request.id)
 
     # Sends run in parallel, so which member hits the fault varies; the other is told.
+    assert not raised.value.transient
+    assert sorted(len(templates_to(platform, m.openid)) for m in staff) == [0, 1]
+
+
+def test_the_daily_api_quota_fails_the_task_without_a_retry(app, platform, request_with_staff):
+    request, staff = request_with_staff
+    platform.inject(TEMPLATE_SEND, 45009)  # spent for today: retrying only burns more calls
+    task = celery_init_app(app).tasks["tasks.bot.notify_staff"]
+
+    with pytest.raises(QuotaExceeded) as raised:
+        task.apply(args=[request.id], throw=True)
+
     assert not raised.value.transient
     assert sorted(len(templates_to(platform, m.openid)) for m in staff) == [0, 1]
 

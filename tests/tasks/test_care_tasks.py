@@ -9,11 +9,11 @@ import pytest
 
 from bot import clock
 from bot.care import contacts
-from bot.care.reminders import FIELD_CHARS
 from bot.crypto import cipher
 from bot.wechat.errors import WeChatError
+from bot.wechat.templates import FIELD_CHARS
 from tasks import BEAT_SCHEDULE, celery_init_app
-from tests import factories
+from tests.fixtures import factories
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 TEMPLATE = "tpl-care-reminder"
@@ -78,20 +78,18 @@ def test_each_staff_member_gets_their_own_area_hardship_and_disability_first(car
     village = fields(platform, "o-haogu")
     assert village["keyword1"] == "好谷村"
     assert village["keyword2"] == "未联系 2 人，其中 1 人需上门走访"
-    assert village["keyword3"] == (
-        f"阿苦日体（{v.hardship.file_no}）需走访、沙马拉且（{v.ordinary.file_no}）"
-    )
+    assert village["keyword3"] == "阿苦日体、沙马拉且"  # visit-owed first; names fit 20 chars
     assert f"{clock.today().month}月联系提醒" in village["first"]
     assert village["keyword4"] == today()
     assert "待走访" in village["remark"] and "打电话不算" in village["remark"]
 
     township = fields(platform, "o-jiudu")["keyword3"]
     assert "海来木呷" not in township
-    positions = [township.index(x.file_no) for x in (v.hardship, v.disabled, v.ordinary)]
+    positions = [township.index(x.name) for x in (v.hardship, v.disabled, v.ordinary)]
     assert positions == sorted(positions)
-    assert f"吉木子石（{v.disabled.file_no}）需走访" in township
+    assert "吉木子石" in township
 
-    assert fields(platform, "o-jiaomo")["keyword3"] == f"海来木呷（{v.sikai.file_no}）"
+    assert fields(platform, "o-jiaomo")["keyword3"] == "海来木呷"
     assert fields(platform, "o-butuo")["keyword2"] == "未联系 4 人，其中 2 人需上门走访"
 
 
@@ -104,7 +102,7 @@ def test_contacted_veterans_drop_off_but_a_call_leaves_hardship_on(care, platfor
 
     care.monthly(today())
 
-    assert fields(platform, "o-haogu")["keyword3"] == f"阿苦日体（{v.hardship.file_no}）需走访"
+    assert fields(platform, "o-haogu")["keyword3"] == "阿苦日体"
     assert fields(platform, "o-jiudu")["keyword2"] == "未联系 1 人，其中 1 人需上门走访"
 
 
@@ -174,7 +172,7 @@ def test_the_beat_runs_reminders_on_the_1st_and_20th_at_nine(app):
 
 
 def test_condolence_lists_go_out_a_week_before_army_day(care, platform, area, session):
-    v, d = area.vets, area.directory
+    d = area.directory
     martyr = factories.VeteranFactory(station=d.villages["好谷村"], seq=7, category="烈属")
 
     assert care.condolence("2026-07-20") == 0  # twelve days ahead: not yet
@@ -183,9 +181,8 @@ def test_condolence_lists_go_out_a_week_before_army_day(care, platform, area, se
     village = fields(platform, "o-haogu")
     assert village["first"] == "好谷村建军节慰问名单"
     assert village["keyword2"] == "共 2 户，其中烈属 1 户"
-    assert village["keyword3"] == (
-        f"{martyr.name}（{martyr.file_no}）烈属、阿苦日体（{v.hardship.file_no}）困难"
-    )
+    hardship = area.vets.hardship.name
+    assert village["keyword3"] == f"{martyr.name}、{hardship}"  # martyrs' families first
     assert village["keyword4"] == "2026-08-01"
     county = fields(platform, "o-butuo")["keyword3"]
     assert "吉木子石" not in county and "沙马拉且" not in county  # disability alone, ordinary
@@ -206,5 +203,5 @@ def test_spring_festival_list_uses_the_lunar_date(care, platform, area):
     county = fields(platform, "o-butuo")
     assert county["first"] == "布拖县春节慰问名单"
     assert county["keyword4"] == "2027-02-06"
-    assert county["keyword3"].startswith(f"海来阿呷（{martyr.file_no}）烈属")
+    assert county["keyword3"].startswith(martyr.name)
     assert templates_to(platform, "o-jiaomo") == []

@@ -10,14 +10,13 @@ from celery.schedules import crontab
 
 from publisher.ports import PublishError
 from tasks import BEAT_SCHEDULE, celery_init_app
-from tests.publisher.story_maker import (
+from tests.fixtures.publishing import (
     EDITORS,
     ago,
     ahead,
     channel_state,
     editor_notices,
     publishing_settings,
-    write_story,
 )
 
 
@@ -40,11 +39,6 @@ def publish_tasks(app, session, platform):
     platform.reset_publishing()
 
 
-@pytest.fixture
-def content(tmp_path):
-    return tmp_path / "content"
-
-
 def reminders(platform) -> list[dict]:
     return [m for m in editor_notices(platform) if m["data"]["keyword2"]["value"] == "排期"]
 
@@ -57,10 +51,10 @@ def test_beat_runs_publish_due_every_minute_and_the_reminder_on_monday_morning()
 
 
 def test_publish_due_publishes_a_due_story_and_counts_its_channels(
-    publish_tasks, session, platform, content
+    publish_tasks, session, platform, make_story
 ):
-    write_story(content, "jiudu", ago(minutes=5))
-    write_story(content, "later", ahead(days=3))
+    make_story("jiudu", publish_at=ago(minutes=5))
+    make_story("later", publish_at=ahead(days=3))
 
     assert publish_tasks.publish_due() == 2
     assert publish_tasks.publish_due() == 0
@@ -70,9 +64,9 @@ def test_publish_due_publishes_a_due_story_and_counts_its_channels(
 
 
 def test_publish_story_retries_a_transient_failure_then_finishes_with_one_draft(
-    publish_tasks, session, platform, content
+    publish_tasks, session, platform, make_story
 ):
-    write_story(content, "later", ahead(days=3))  # publishing by hand ignores the date
+    make_story("later", publish_at=ahead(days=3))  # publishing by hand ignores the date
     platform.inject("cgi-bin/freepublish/submit", 45011)
 
     with pytest.raises(PublishError) as raised:
@@ -84,9 +78,9 @@ def test_publish_story_retries_a_transient_failure_then_finishes_with_one_draft(
 
 
 def test_poll_wechat_looks_again_while_wechat_is_publishing(
-    publish_tasks, session, platform, content
+    publish_tasks, session, platform, make_story
 ):
-    write_story(content, "jiudu", ago(minutes=5))
+    make_story("jiudu", publish_at=ago(minutes=5))
     platform.publish_pending_polls = 2
     publish_tasks.publish_due()
 
@@ -97,10 +91,10 @@ def test_poll_wechat_looks_again_while_wechat_is_publishing(
 
 
 def test_weekly_reminder_tells_editors_once_when_the_week_is_empty(
-    publish_tasks, platform, content
+    publish_tasks, platform, make_story
 ):
-    write_story(content, "old", ago(days=3))
-    write_story(content, "far", ahead(days=10))
+    make_story("old", publish_at=ago(days=3))
+    make_story("far", publish_at=ahead(days=10))
 
     assert publish_tasks.weekly_reminder() is True
     assert publish_tasks.weekly_reminder() is False
@@ -110,8 +104,32 @@ def test_weekly_reminder_tells_editors_once_when_the_week_is_empty(
     assert "未来 7 天" in told[0]["data"]["keyword3"]["value"]
 
 
-def test_weekly_reminder_is_quiet_when_a_story_is_queued(publish_tasks, platform, content):
-    write_story(content, "soon", ahead(days=3))
+def test_weekly_reminder_is_quiet_when_a_story_is_queued(publish_tasks, platform, make_story):
+    make_story("soon", publish_at=ahead(days=3))
 
     assert publish_tasks.weekly_reminder() is False
     assert reminders(platform) == []
+
+
+def test_a_story_with_an_impossible_date_holds_back_no_other_and_editors_hear_of_it(
+    publish_tasks, session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(minutes=5))
+    bad = make_story("typo", publish_at=ago(minutes=5))
+    index = bad / "index.md"
+    lines = index.read_text(encoding="utf-8").splitlines(keepends=True)
+    index.write_text(
+        "".join("publish_at: 2026-02-30\n" if x.startswith("publish_at:") else x for x in lines),
+        encoding="utf-8",
+    )
+
+    assert publish_tasks.publish_due() == 2  # jiudu's two channels
+
+    assert channel_state(session, "jiudu").state == "published"
+    told = editor_notices(platform)
+    assert sorted(m["touser"] for m in told) == sorted(EDITORS)
+    # A field shows 20 characters: the notice names the story and the field at fault,
+    # and `veteranbot queue` / `content check` give the whole reason.
+    shown = [field["value"] for field in told[0]["data"].values()]
+    assert "typo" in shown
+    assert any(value.startswith("publish_at: '2026-0") for value in shown)

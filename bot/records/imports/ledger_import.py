@@ -21,9 +21,9 @@ from bot.crypto import FieldCipher
 from bot.models import Station, Veteran
 from bot.records import files
 from bot.records.exports import LEDGER_COLUMNS
-from bot.records.identity import InvalidInput, parse_id_number
+from bot.records.identity import YOUNGEST_ENLISTMENT_AGE, InvalidInput, parse_id_number
 from bot.records.identity import normalize_mobile as parse_mobile
-from bot.records.imports.table_files import ImportFailed, Row, RowProblem, read_rows
+from bot.records.imports.table_files import NO_LIMITS, Limits, Problems, Row, read_rows
 
 CATEGORIES = (
     "退役士兵",
@@ -38,7 +38,6 @@ CATEGORIES = (
 FLAG_COLUMNS = {"困难": "hardship", "伤残": "disability"}
 YES, NO = {"是", "有", "1", "y", "yes", "true", "√"}, {"否", "无", "0", "n", "no", "false", ""}
 EARLIEST_YEAR = 1930
-YOUNGEST_ENLISTMENT_AGE = 16
 STATION_SUFFIX = "退役军人服务站"
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%Y/%m/%d")
 
@@ -65,19 +64,25 @@ class LedgerCounts:
     renumbered: list[int] = field(default_factory=list)
 
 
-def import_file(session: Session, cipher: FieldCipher, path: str | Path) -> LedgerCounts:
+def import_file(
+    session: Session, cipher: FieldCipher, path: str | Path, limits: Limits = NO_LIMITS
+) -> LedgerCounts:
     """Validate every row, then save each file; raise ImportFailed on any bad row (no commit)."""
-    name = Path(path).name
+    problems = Problems(Path(path).name, limits.max_faults)
     stations = StationNames(session)
-    rows, problems = [], []
-    for row in read_rows(path, LEDGER_COLUMNS, optional=tuple(FLAG_COLUMNS)):
+    rows = []
+    lines = read_rows(
+        path, LEDGER_COLUMNS, problems, optional=tuple(FLAG_COLUMNS), max_bytes=limits.max_bytes
+    )
+    for row in lines:
         parsed, reasons = parse_row(row, stations)
-        problems += [RowProblem(name, row.line, r) for r in reasons]
+        for reason in reasons:
+            problems.add(row.line, reason)
         if parsed:
             rows.append(parsed)
-    problems += [RowProblem(name, line, r) for line, r in _duplicates(rows, cipher)]
-    if problems:
-        raise ImportFailed(problems)
+    for line, reason in _duplicates(rows, cipher):
+        problems.add(line, reason)
+    problems.raise_if_any()
     return _save_all(session, cipher, rows)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.models import Station
 from bot.models.stations import LEVELS, PARENT_LEVEL
 from bot.records.identity import InvalidInput, normalize_mobile
-from bot.records.imports.table_files import ImportFailed, Row, RowProblem, read_rows
+from bot.records.imports.table_files import NO_LIMITS, Limits, Problems, Row, read_rows
 
 COLUMNS = (
     "code",
@@ -73,27 +73,28 @@ def load_csv(session: Session, path: str | Path) -> int:
     return counts.added + counts.updated + counts.unchanged
 
 
-def import_file(session: Session, path: str | Path) -> StationCounts:
+def import_file(session: Session, path: str | Path, limits: Limits = NO_LIMITS) -> StationCounts:
     """Validate every row, then upsert all of them by code; raise ImportFailed on any bad row.
 
     The caller commits; on ImportFailed nothing has been added to the session.
     """
-    name = Path(path).name
-    rows = read_rows(path, COLUMNS)
-    parsed, problems = [], []
-    for row in rows:
+    problems = Problems(Path(path).name, limits.max_faults)
+    declared, parsed = {}, []
+    for row in read_rows(path, COLUMNS, problems, max_bytes=limits.max_bytes):
+        # A parent whose own line is bad still counts as declared, so its children
+        # are not reported too: one mistake, one message.
+        if row.cells["code"]:
+            declared[row.cells["code"]] = row.cells["level"]
         station, reasons = parse_row(row)
-        problems += [RowProblem(name, row.line, r) for r in reasons]
+        for reason in reasons:
+            problems.add(row.line, reason)
         if station:
             parsed.append(station)
     existing = {s.code: s for s in session.scalars(select(Station))}
-    # A parent whose own line is bad still counts as declared, so its children
-    # are not reported too: one mistake, one message.
-    levels = {s.code: s.level for s in existing.values()}
-    levels |= {r.cells["code"]: r.cells["level"] for r in rows if r.cells["code"]}
-    problems += [RowProblem(name, n, r) for n, r in _cross_check(parsed, existing, levels)]
-    if problems:
-        raise ImportFailed(problems)
+    levels = {s.code: s.level for s in existing.values()} | declared
+    for line, reason in _cross_check(parsed, existing, levels):
+        problems.add(line, reason)
+    problems.raise_if_any()
     return _upsert(session, parsed, existing)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.crypto import cipher
 from bot.records.files import FileFields, save
 from bot.records.identity import parse_id_number
-from tests.factories import VillageFactory, id_number
+from tests.fixtures.factories import VillageFactory, id_number
 
 
 def register(session, station, seq: int, name: str = "阿苏"):

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.records.identity import InvalidInput, check_char, normalize_mobile, parse_id_number
-from tests.factories import id_number
+from tests.fixtures.factories import id_number
 
 TODAY = date(2026, 11, 29)
 

@@ -16,7 +16,7 @@ from bot.commands.veterans import veterans
 from bot.models import AuditLog, HelpRequest, Staff, Station, Veteran
 from bot.records import directory
 from bot.records.exports import LEDGER_COLUMNS, os_user
-from tests.bot.ledger_maker import SAMPLE, id_number, ledger_row, write_ledger
+from tests.fixtures.ledgers import SAMPLE, id_number, ledger_row, write_ledger
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bot.models import AuditLog, HelpRequest
 from bot.records import directory, exports, files
 from bot.records.imports.ledger_import import import_file
 from bot.records.imports.table_files import write_table
-from tests.bot.ledger_maker import id_number, ledger_row, load_sample, write_ledger
+from tests.fixtures.ledgers import id_number, ledger_row, load_sample, write_ledger
 
 PEOPLE = [
     ledger_row(姓名="吉克阿木", 身份证号=id_number(seq="011"), 服务站="513429-107-01"),

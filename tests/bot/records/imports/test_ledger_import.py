@@ -14,7 +14,7 @@ from bot.records.exports import LEDGER_COLUMNS
 from bot.records.identity import parse_id_number
 from bot.records.imports.ledger_import import import_file
 from bot.records.imports.table_files import ImportFailed
-from tests.bot.ledger_maker import id_number, ledger_row, load_sample, write_ledger
+from tests.fixtures.ledgers import id_number, ledger_row, load_sample, write_ledger
 
 WOMAN = id_number("19920202", "022")
 

@@ -10,7 +10,7 @@ from bot.models import Station
 from bot.records import directory
 from bot.records.imports.station_import import COLUMNS, import_file, load_csv
 from bot.records.imports.table_files import ImportFailed
-from tests.bot.ledger_maker import SAMPLE
+from tests.fixtures.ledgers import SAMPLE
 
 HEADER = ",".join(COLUMNS)
 COUNTY = "513429,布拖县退役军人服务中心,county,,甲,0834-5550100,布拖县,全天,27.70,102.81"

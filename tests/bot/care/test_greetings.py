@@ -10,7 +10,6 @@ from bot.commands.greetings import greetings_group
 from bot.models import OccasionDate
 from publisher.story import SHANGHAI
 from tests.e2e.test_greetings_send import COUNTIES, liangshan
-from tests.publisher.story_maker import write_story
 
 
 @pytest.fixture
@@ -56,11 +55,11 @@ def test_plan_2027_lists_the_dates_in_order_and_the_months(cli):
     assert "合并：烈士纪念日（09-30）并入国庆节（10-01）" in out
 
 
-def test_plan_warns_when_the_column_and_greetings_exceed_the_quota(cli, tmp_path):
-    content = tmp_path / "content"
+def test_plan_warns_when_the_column_and_greetings_exceed_the_quota(make_story, cli):
     for day in (2, 10, 20):
-        write_story(content, f"sept-{day}", datetime(2027, 9, day, 8, tzinfo=SHANGHAI), mode="mass")
-    write_story(content, "sept-site", datetime(2027, 9, 5, 8, tzinfo=SHANGHAI))  # not a mass send
+        at = datetime(2027, 9, day, 8, tzinfo=SHANGHAI)
+        make_story(f"sept-{day}", publish_at=at, wechat={"mode": "mass"})
+    make_story("sept-site", publish_at=datetime(2027, 9, 5, 8, tzinfo=SHANGHAI))  # not a mass send
     out = cli("plan", "--year", "2027")
     assert "2027-09  6 次（超 2）" in out and "专栏《sept-2》" in out
     assert "警告：2027-09 计划群发 6 次，超过每月 4 次" in out

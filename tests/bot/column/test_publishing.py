@@ -11,16 +11,16 @@ from sqlalchemy import update
 
 from bot import clock, db
 from bot.column import publish_state, publishing
-from bot.models import PublishState
+from bot.models import Campaign, PublishState
 from publisher.story import SHANGHAI
-from tests.publisher.story_maker import (
+from tests.fixtures import wiring
+from tests.fixtures.publishing import (
     EDITORS,
     ago,
     ahead,
     channel_state,
     editor_notices,
     publishing_settings,
-    write_story,
 )
 
 SITE_URL = "https://vets.example.cn/column"
@@ -29,13 +29,6 @@ SITE_URL = "https://vets.example.cn/column"
 @pytest.fixture
 def app_settings(app_settings, tmp_path):
     return {**app_settings, **publishing_settings(tmp_path)}
-
-
-@pytest.fixture
-def content(app, platform, tmp_path):
-    platform.reset_publishing()
-    yield tmp_path / "content"
-    platform.reset_publishing()
 
 
 def wechat_state(session, slug) -> PublishState:
@@ -56,10 +49,10 @@ def rewind(session, slug, **values) -> None:
     session.commit()
 
 
-def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1), wechat={"open_comment": True})
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     (draft,) = platform.drafts
     article = draft["articles"][0]
@@ -81,29 +74,30 @@ def test_a_due_story_is_drafted_submitted_and_confirmed_once(session, platform, 
     assert editor_notices(platform) == []
 
 
-def test_publish_due_twice_drafts_uploads_and_submits_nothing_twice(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_publish_due_twice_drafts_uploads_and_submits_nothing_twice(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert len(platform.materials) == len(platform.body_images) == 1
 
 
-def test_the_same_image_in_two_stories_is_uploaded_once(session, platform, content):
-    write_story(content, "jiudu", ago(hours=2))
-    write_story(content, "butuo", ago(hours=1), title="布拖县服务站")
+def test_the_same_image_in_two_stories_is_uploaded_once(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=2))
+    make_story("butuo", publish_at=ago(hours=1), title="布拖县服务站")
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == 2
     assert len(platform.materials) == len(platform.body_images) == 1
 
 
-def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
-    write_story(content, "butuo", ago(hours=2), title="布拖县服务站", body_color=(1, 2, 3))
+@pytest.mark.usefixtures("committed_db")
+def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
+    make_story("butuo", publish_at=ago(hours=2), title="布拖县服务站", photo_colour=(1, 2, 3))
     start = threading.Barrier(3)
     errors = []
 
@@ -111,8 +105,8 @@ def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platfo
         with app.app_context():
             start.wait()
             try:
-                publishing.publish_due()
-                publishing.publish_story("jiudu")
+                publishing.publish_due(*wiring.column())
+                publishing.publish_story(*wiring.column(), "jiudu")
             except Exception as exc:  # reported below, not swallowed
                 errors.append(exc)
 
@@ -132,68 +126,75 @@ def test_two_publish_due_runs_at_once_draft_and_submit_once(app, session, platfo
 
 
 def test_a_run_failing_between_draft_and_submit_resumes_with_the_same_draft(
-    session, platform, content
+    session, platform, make_story
 ):
-    write_story(content, "jiudu", ago(hours=1))
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", -1)  # system busy: the run stops there
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     st = wechat_state(session, "jiudu")
     assert st.state == "submitting"
     assert "稍后重试" in st.reason
-    publishing.publish_story("jiudu")
+    assert st.retry_after - st.updated_at == timedelta(minutes=1)  # the first step of the curve
+    publishing.publish_story(*wiring.column(), "jiudu")
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
 
 
-def test_a_worker_killed_before_recording_its_draft_adopts_that_draft(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_a_worker_killed_before_recording_its_draft_adopts_that_draft(
+    session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", -1)
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     # As if killed after draft/add answered but before the media_id was saved.
     rewind(session, "jiudu", state="uploading", media_id=None, retry_after=None)
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
 
 
-def test_a_worker_killed_after_submitting_resubmits_the_same_draft_only(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_a_worker_killed_after_submitting_resubmits_the_same_draft_only(
+    session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.publish_pending_polls = 1
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     # As if killed after freepublish/submit answered but before publish_id was saved.
     rewind(session, "jiudu", state="submitting", publish_id=None, msg_data_id=None)
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
 
 
-def test_tokens_expiring_mid_publish_are_refreshed_once(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_tokens_expiring_mid_publish_are_refreshed_once(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", -1)
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     fetches = platform.token_fetches
     platform.expire_tokens()
 
-    publishing.publish_story("jiudu")
+    publishing.publish_story(*wiring.column(), "jiudu")
 
     assert platform.token_fetches == fetches + 1
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
 
 
-def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(
+    session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/draft/add", 45009)
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     st = wechat_state(session, "jiudu")
     assert st.state == "failed"
@@ -202,61 +203,63 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(session, p
     told = editor_notices(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
     assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
-    assert "45009" in told[0]["data"]["keyword3"]["value"]
+    # A template field shows 20 characters on one line: the reason is cut there, whole in queue.
+    reason = told[0]["data"]["keyword3"]["value"]
+    assert reason.startswith("接口调用已达今日上限") and len(reason) == 20 and reason[-1] == "…"
 
 
 def test_an_unauthorised_account_fails_at_submit_and_a_retry_uses_the_same_draft(
-    session, platform, content
+    session, platform, make_story
 ):
-    write_story(content, "jiudu", ago(hours=1))
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/freepublish/submit", 48001)
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     assert "48001" in wechat_state(session, "jiudu").reason
-    publishing.publish_story("jiudu", "wechat", again=True)
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat", again=True)
 
     assert len(platform.drafts) == len(platform.publishes) == 1
     assert wechat_state(session, "jiudu").state == "published"
 
 
 def test_a_rejected_article_fails_with_the_reason_and_a_retry_drafts_anew(
-    session, platform, content
+    session, platform, make_story
 ):
-    write_story(content, "jiudu", ago(hours=1))
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.publish_verdict = 4
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     st = wechat_state(session, "jiudu")
     assert st.state == "failed"
     assert "审核未通过" in st.reason
     assert len(editor_notices(platform)) == len(EDITORS)
     platform.publish_verdict = 0
-    publishing.publish_story("jiudu", "wechat", again=True)
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat", again=True)
     assert len(platform.drafts) == len(platform.publishes) == 2
     assert wechat_state(session, "jiudu").state == "published"
 
 
-def test_an_article_still_publishing_is_polled_until_wechat_decides(session, platform, content):
-    write_story(content, "jiudu", ago(hours=1))
+def test_an_article_still_publishing_is_polled_until_wechat_decides(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
     platform.publish_pending_polls = 2
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     assert wechat_state(session, "jiudu").state == "submitted"
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
     assert wechat_state(session, "jiudu").state == "submitted"
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     assert wechat_state(session, "jiudu").state == "published"
     assert len(platform.publishes) == 1
     assert platform.publishes[0]["polls"] == 3
 
 
-def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform, content):
-    write_story(content, "broken", ago(hours=1), cover_ok=False)
+def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform, make_story):
+    make_story("broken", publish_at=ago(hours=1), broken_cover=True)
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     assert platform.drafts == platform.materials == []
     for st in (wechat_state(session, "broken"), site_state(session, "broken")):
@@ -266,13 +269,11 @@ def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform
     assert len(editor_notices(platform)) == 2 * len(EDITORS)  # one per channel, once
 
 
-def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, platform, content):
-    folder = content / "articles" / "typo"
-    folder.mkdir(parents=True)
-    (folder / "index.md").write_text("---\ntitle: [unclosed\n---\n正文\n", encoding="utf-8")
+def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, platform, make_story):
+    make_story("typo", text="---\ntitle: [unclosed\n---\n正文\n")
 
-    publishing.publish_due()
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
+    publishing.publish_due(*wiring.column())
 
     told = editor_notices(platform)
     assert len(told) == len(EDITORS)
@@ -280,25 +281,25 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
     assert "front matter" in told[0]["data"]["keyword3"]["value"]
 
 
-def test_a_future_story_waits(session, platform, content):
-    write_story(content, "later", ahead(days=2))
+def test_a_future_story_waits(session, platform, make_story):
+    make_story("later", publish_at=ahead(days=2))
 
-    assert publishing.publish_due() == []
+    assert publishing.publish_due(*wiring.column()) == []
 
     assert platform.drafts == []
     assert session.query(PublishState).count() == 0
 
 
 def test_publishing_early_sends_wechat_now_but_the_site_waits_for_its_time(
-    app, session, platform, content
+    app, session, platform, make_story
 ):
-    write_story(content, "early", ahead(days=2))
+    make_story("early", publish_at=ahead(days=2))
 
-    publishing.publish_story("early")
+    publishing.publish_story(*wiring.column(), "early")
 
     assert len(platform.drafts) == 1
     assert not (Path(app.config["SITE_DIR"]) / "early").exists()
-    publishing.publish_due(now=clock.now() + timedelta(days=3))
+    publishing.publish_due(*wiring.column(), now=clock.now() + timedelta(days=3))
     assert site_state(session, "early").state == "published"
     assert (Path(app.config["SITE_DIR"]) / "early" / "index.html").is_file()
 
@@ -307,17 +308,18 @@ def test_publishing_early_sends_wechat_now_but_the_site_waits_for_its_time(
 def veterans(app, platform):
     """The veterans' tag with two followers under it."""
     with app.app_context():
-        tag = publishing.port().veterans_tag_id()
+        _session, api, _redis, settings = wiring.column()
+        tag = publishing.port(api, settings).veterans_tag_id()
     platform.tagged[tag] = {"o-vet-1", "o-vet-2"}
     return tag
 
 
 def test_a_mass_story_is_sent_to_the_veterans_tag_with_its_clientmsgid(
-    session, platform, content, veterans
+    session, platform, make_story, veterans
 ):
-    write_story(content, "jiudu", ago(hours=1), mode="mass")
+    make_story("jiudu", publish_at=ago(hours=1), wechat={"mode": "mass"})
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
     (sent,) = platform.mass_sends
     assert sent["clientmsgid"] == "column-jiudu"
@@ -330,29 +332,46 @@ def test_a_mass_story_is_sent_to_the_veterans_tag_with_its_clientmsgid(
 
 
 def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
-    session, platform, content, veterans
+    session, platform, make_story, veterans
 ):
-    write_story(content, "jiudu", ago(hours=1), mode="mass")
-    publishing.publish_due()
+    make_story("jiudu", publish_at=ago(hours=1), wechat={"mode": "mass"})
+    publishing.publish_due(*wiring.column())
     # As if killed after sendall answered but before it was recorded.
     rewind(session, "jiudu", state="submitting", msg_id=None)
 
-    publishing.publish_due()
+    publishing.publish_due(*wiring.column())
 
-    assert len(platform.mass_sends) == 1
-    assert wechat_state(session, "jiudu").state == "published"
+    (sent,) = platform.mass_sends
+    st = wechat_state(session, "jiudu")  # WeChat's 45065 names the first send: that is ours
+    assert (st.state, st.msg_id) == ("published", str(sent["msg_id"]))
+
+
+def test_a_repeat_wechat_is_still_taking_is_retried_later_not_failed(
+    session, platform, make_story, veterans
+):
+    make_story("jiudu", publish_at=ago(hours=1), wechat={"mode": "mass"})
+    platform.inject("cgi-bin/message/mass/sendall", 45066)  # "retry later", not a refusal
+
+    publishing.publish_due(*wiring.column())
+    st = wechat_state(session, "jiudu")
+    assert st.state == "submitting" and "稍后重试" in st.reason
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat")
+
+    (sent,) = platform.mass_sends
+    st = wechat_state(session, "jiudu")
+    assert (st.state, st.msg_id) == ("published", str(sent["msg_id"]))
 
 
 def test_a_mass_story_beyond_the_monthly_quota_is_refused(
-    make_app, platform, content, veterans, tmp_path
+    make_app, platform, make_story, veterans, tmp_path
 ):
     quota_app = make_app(**publishing_settings(tmp_path, MASS_QUOTA_PER_MONTH="1"))
     first = ago(minutes=30)
-    write_story(content, "first", first, mode="mass")
-    write_story(content, "second", ago(minutes=20), mode="mass", title="第二篇")
+    make_story("first", publish_at=first, wechat={"mode": "mass"})
+    make_story("second", publish_at=ago(minutes=20), wechat={"mode": "mass"}, title="第二篇")
 
     with quota_app.app_context():
-        publishing.publish_due()
+        publishing.publish_due(*wiring.column())
         saved = publish_state.states(db.session())
 
     assert len(platform.mass_sends) == 1
@@ -364,7 +383,7 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
 
 
 def test_holiday_greetings_count_against_a_mass_storys_monthly_quota(
-    make_app, platform, content, veterans, tmp_path
+    make_app, platform, make_story, veterans, tmp_path
 ):
     # August 2026 greets twice: 火把节 on 08-06 and 建军节 on 08-01.
     quota_app = make_app(
@@ -372,10 +391,49 @@ def test_holiday_greetings_count_against_a_mass_storys_monthly_quota(
             tmp_path, MASS_QUOTA_PER_MONTH="2", GREETING_OCCASIONS="army-day,torch-festival"
         )
     )
-    write_story(content, "late-august", datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI), mode="mass")
+    make_story(
+        "late-august",
+        publish_at=datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI),
+        wechat={"mode": "mass"},
+    )
 
     with quota_app.app_context():
-        publishing.publish_due()
+        publishing.publish_due(*wiring.column())
+        refused = publish_state.states(db.session())[("late-august", "wechat")]
+
+    assert platform.mass_sends == []
+    assert refused.state == "failed"
+    assert "群发额度不足" in refused.reason and "建军节" in refused.reason
+
+
+def test_a_greeting_sent_and_since_switched_off_still_counts_against_the_quota(
+    make_app, platform, make_story, veterans, tmp_path
+):
+    # 建军节 2026 went out; the bureau has switched greetings off since. The
+    # followers still had that send this August.
+    quota_app = make_app(
+        **publishing_settings(tmp_path, MASS_QUOTA_PER_MONTH="1", GREETING_OCCASIONS="none")
+    )
+    make_story(
+        "late-august",
+        publish_at=datetime(2026, 8, 20, 8, 0, tzinfo=SHANGHAI),
+        wechat={"mode": "mass"},
+    )
+
+    with quota_app.app_context():
+        session = db.session()
+        session.add(
+            Campaign(
+                occasion="army-day",
+                year=2026,
+                tag_id=1,
+                tag_name="退役军人",
+                state="sent",
+                clientmsgid="greet-army-day-2026-1",
+            )
+        )
+        session.commit()
+        publishing.publish_due(*wiring.column())
         refused = publish_state.states(db.session())[("late-august", "wechat")]
 
     assert platform.mass_sends == []
