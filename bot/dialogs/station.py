@@ -11,7 +11,7 @@ import functools
 import logging
 
 import redis
-from flask import has_app_context, render_template
+from flask import Flask, current_app, render_template
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from bot.models import Station
 from bot.records import directory
 
 log = logging.getLogger(__name__)
+_TOUCHED = "bot.station_cards.touched"
 PLACE_STEPS = ("township", "village", "nearest")
 YES = {"是", "是的", "对", "对的", "确认", "好", "好的", "嗯", "没错", "就是"}
 NO = {"不是", "不对", "否", "不", "错了", "重选", "换一个"}
@@ -36,7 +37,9 @@ def start(turn: Turn) -> Reply:
     session = db.session()
     seen = dialog_state.read(directory.CARDS_VERSION_KEY)  # read with the webhook's claim
     version = directory.cards_version(store.client(), seen)
-    cards = directory.home_cards(session, turn.openid, version)
+    cards = directory.home_cards(
+        session, turn.openid, version, current_app.extensions["station_cards"]
+    )
     if cards is not None:
         return Reply(_registered_contact(cards))
     if not directory.of_level(session, "township"):
@@ -81,29 +84,33 @@ def _registered_contact(cards: tuple[directory.Card, ...]) -> str:
     return render_template("replies/station_contact.txt", stations=cards, registered=True)
 
 
-# Every commit that touched a station or a veteran's file drops the cached
-# cards, in whichever process made it (the webhook, a command, a task): each
-# of them builds the app, and so imports this module. An edit made outside the
-# ORM (SQL by hand) shows once the web workers restart.
-_TOUCHED = "bot.station_cards.touched"
+def init_app(app: Flask) -> None:
+    """Give the app its station-card cache, and drop it after commits that change the cards.
 
+    Every commit made through the app's sessions that touched a station or a
+    veteran's file drops the cached cards, in whichever process made it (the
+    webhook, a command, a task). An edit made outside the ORM (SQL by hand)
+    shows once the web workers restart.
+    """
+    app.extensions["station_cards"] = directory.CardCache()
+    sessions = app.extensions["db"]
 
-@event.listens_for(Session, "after_flush")
-def _note_touched(session: Session, _context) -> None:
-    if directory.touches_cards(session):
-        session.info[_TOUCHED] = True
+    def note_touched(session: Session, _context) -> None:
+        if directory.touches_cards(session):
+            session.info[_TOUCHED] = True
 
+    def drop_after_commit(session: Session) -> None:
+        # A flush that was rolled back may leave the mark: one needless drop, harmless.
+        if not session.info.pop(_TOUCHED, False):
+            return
+        try:
+            directory.drop_cards(store.client(app))
+        except redis.RedisError:
+            # The commit stands; only the cache may lag. Say so without any data.
+            log.warning("could not drop the cached station cards: Redis unavailable")
 
-@event.listens_for(Session, "after_commit")
-def _drop_cards_after_commit(session: Session) -> None:
-    # A flush that was rolled back may leave the mark: one needless drop, harmless.
-    if not session.info.pop(_TOUCHED, False) or not has_app_context():
-        return
-    try:
-        directory.drop_cards(store.client())
-    except redis.RedisError:
-        # The commit stands; only the cache may lag. Say so without any data.
-        log.warning("could not drop the cached station cards: Redis unavailable")
+    event.listen(sessions, "after_flush", note_touched)
+    event.listen(sessions, "after_commit", drop_after_commit)
 
 
 # -- choosing a station (shared with registration and help requests) ----------

@@ -111,7 +111,7 @@ _HOME_LINE = (
 
 @dataclass
 class _Cards:
-    """This process's cards, valid for one version of the directory and one database."""
+    """Cards valid for one version of the directory and one database."""
 
     version: str | None = None
     bind: object = None  # the engine (or connection) the cards were read through
@@ -120,52 +120,72 @@ class _Cards:
     station_of: dict[str, int | None] = field(default_factory=dict)
 
 
-_cached = _Cards()
 _UNSEEN = object()
 
 
+class CardCache:
+    """One app's remembered station cards (app.extensions["station_cards"]), per process.
+
+    A new version replaces the whole set in one assignment, so a thread that
+    reads while another starts over never sees half of either.
+    """
+
+    def __init__(self) -> None:
+        self._cards = _Cards()
+
+    @property
+    def version(self) -> str | None:
+        """The directory version the remembered cards belong to, if any."""
+        return self._cards.version
+
+    def station_of(self, version: str, bind: object, openid: str):
+        """The follower's remembered station id (None: no file), or _UNSEEN."""
+        cards = self._cards
+        if cards.version != version or cards.bind is not bind:
+            return _UNSEEN
+        return cards.station_of.get(openid, _UNSEEN)
+
+    def cards_of(self, station_id: int) -> tuple[Card, ...]:
+        """The remembered cards of a station station_of() answered."""
+        return self._cards.by_station[station_id]
+
+    def keep(self, version: str, bind: object, openid: str, station_id: int | None, cards) -> None:
+        """Remember what one query read under version."""
+        current = self._cards
+        if current.version != version or current.bind is not bind:
+            # Read under another version than the cache's: a newer one (the
+            # directory changed), or an older one read just before; either way the
+            # cache now answers only calls that read this version.
+            current = self._cards = _Cards(version, bind)
+        elif len(current.station_of) >= CACHE_FOLLOWERS:
+            current.station_of.clear()
+        if station_id is not None:
+            cards = current.by_station.setdefault(station_id, cards)  # one copy per station
+        current.station_of[openid] = station_id
+
+
 def home_cards(
-    session: Session, openid: str, version: str | None = None
+    session: Session, openid: str, version: str | None = None, cache: CardCache | None = None
 ) -> tuple[Card, ...] | None:
     """Contact cards of a registered follower's station and its township; None if unregistered.
 
-    With the directory's version (cards_version()), the answer comes from this
-    process's cache when it holds one for that version; a miss is one query.
+    With the directory's version (cards_version()) and a cache, the answer comes
+    from the cache when it holds one for that version; a miss is one query.
     """
-    bind, cache = session.get_bind(), _cached
-    current = version is not None and cache.version == version and cache.bind is bind
-    station_id = cache.station_of.get(openid, _UNSEEN) if current else _UNSEEN
+    bind = session.get_bind()
+    remember = cache is not None and version is not None
+    station_id = cache.station_of(version, bind, openid) if remember else _UNSEEN
     if station_id is not _UNSEEN:
-        return None if station_id is None else cache.by_station[station_id]
+        return None if station_id is None else cache.cards_of(station_id)
     # Straight to the connection: the ORM layer adds nothing to a Core select.
     row = session.connection().execute(_HOME_LINE, {"openid": openid}).first()
     cards = None
     if row is not None:
         village, township = Card(*row[1 : len(CARD_FIELDS) + 1]), row[len(CARD_FIELDS) + 1 :]
         cards = (village,) if township[0] is None else (village, Card(*township))
-    if version is not None:
-        _keep(version, bind, openid, None if row is None else row[0], cards)
+    if remember:
+        cache.keep(version, bind, openid, None if row is None else row[0], cards)
     return cards
-
-
-def known_version() -> str | None:
-    """The version this process's cached cards belong to, if it holds any."""
-    return _cached.version
-
-
-def _keep(version: str, bind: object, openid: str, station_id: int | None, cards) -> None:
-    global _cached
-    cache = _cached
-    if cache.version != version or cache.bind is not bind:
-        # Read under another version than the cache's: a newer one (the
-        # directory changed), or an older one read just before; either way the
-        # cache now answers only calls that read this version.
-        cache = _cached = _Cards(version, bind)
-    elif len(cache.station_of) >= CACHE_FOLLOWERS:
-        cache.station_of.clear()
-    if station_id is not None:
-        cards = cache.by_station.setdefault(station_id, cards)  # one copy per station
-    cache.station_of[openid] = station_id
 
 
 def cards_version(r: redis.Redis, seen: str | None = None) -> str:

@@ -78,7 +78,7 @@ def _reply(message: transport.Message) -> str:
         return dedup.once(r, key, lambda values: _answer(message, values), reads)
     # A word that opens a dialog: one round trip. The answer uses this process's
     # card version, which the store checks against Redis.
-    version = directory.known_version()
+    version = current_app.extensions["station_cards"].version
     known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
     return dedup.ahead(r, key, lambda values: _answer(message, values, ahead=True), known, reads)
 
