@@ -59,7 +59,7 @@ class Target:
 
 
 TARGETS = (
-    Target("veteranbot", "bot:create_app()", expect="<Content>", forbid=BUSY),
+    Target("veteranbot", "bot.wsgi:app", expect="<Content>", forbid=BUSY),
     Target("WeRoBot echo", "_peers:werobot_app()", expect=f"<![CDATA[{TEXT}]]></Content>"),
     Target("bare Flask", "_peers:bare_app()", expect="<xml>"),
 )

@@ -25,7 +25,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from bot import health
     from bot.column import preview, site_view
+    from bot.dialogs import station
     from bot.wechat import views
+
+    station.init_app(app)  # the station-card cache and the commits that drop it
 
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)

@@ -63,6 +63,10 @@ DEFAULTS: dict[str, str | None] = {
     "IMPORT_MAX_BYTES": str(10 * 1024 * 1024),
     # An import stops listing problems after this many ("fix these first").
     "IMPORT_MAX_FAULTS": "50",
+    # How long the scan locks (publish:due, publish:story:<slug>, greetings:due) are
+    # held at a time; a live run renews them every third of it, so a killed worker's
+    # lock blocks the next run for at most this long.
+    "LOCK_SECONDS": "30",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -128,12 +132,15 @@ def load_config(raw: dict) -> dict:
 
 
 def prepare_instance(raw: dict) -> None:
-    """Create the instance folder and, once, a key file for each key not set (mode 0600).
+    """Create the instance folder (mode 0700) and, once, a key file for each key not set (0600).
 
     The explicit first-run step of `veteranbot run` and `veteranbot db upgrade`.
     """
     instance = Path(raw["INSTANCE_DIR"]).resolve()
     instance.mkdir(parents=True, exist_ok=True)
+    # Keys, the SQLite file and the Redis dump live here: only the bot's user may
+    # look in, also in a folder an older version created with the default mode.
+    instance.chmod(0o700)
     for key, filename in KEY_FILES.items():
         if not raw[key]:
             _write_key_once(instance / filename, key == "DATA_KEY")
@@ -154,7 +161,7 @@ def _validate(cfg: dict) -> None:
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
         cfg[key] = int(cfg[key])
-    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS"):
+    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS", "LOCK_SECONDS"):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])

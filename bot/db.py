@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from alembic import command
@@ -30,9 +32,24 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         connect = {"timeout": 15, "check_same_thread": False}
         engine = create_engine(url, connect_args=connect, **private)
+        event.listen(engine, "do_connect", _private_file)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **private)
+
+
+def _private_file(_dialect, _record, cargs, _cparams) -> None:
+    """Create the SQLite file owner-only before SQLite does so with the umask's mode.
+
+    It holds names and phone numbers; SQLite gives its -wal and -shm files the
+    database file's mode.
+    """
+    path = cargs[0] if cargs else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # There already, or no folder (SQLite will say so): nothing to create.
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -79,11 +96,27 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 def upgrade(eng: Engine, revision: str = "head") -> None:
     """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
-    with eng.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Two processes starting together would both try to create tables.
-            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        command.upgrade(alembic_config(conn), revision)
+    with eng.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a column by rebuilding its table, and dropping the old
+            # copy of a table others point at (veterans) fails while foreign keys
+            # are on. Its documented way: keys off outside the transaction, and
+            # checked before the commit.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Two processes starting together would both try to create tables.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+                command.upgrade(alembic_config(conn), revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("a migration left rows pointing at rows that are gone")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def save_versioned(session: Session, model: type[Base], key: dict, version: int, **values) -> bool:

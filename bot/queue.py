@@ -14,11 +14,12 @@ from bot import db, store
 
 # kombu's Redis transport hands a message to another worker when the one that took it
 # has not acknowledged it within this time. Acks are late (after the task ran), so it
-# must outlast the longest run: publish_due uploading a story (its lock is sized for
-# 600 s); a reminder to 2,000 staff takes under a minute. A run that outlasts it anyway
-# only meets a second run, which the locks and versioned saves keep harmless. Kombu's
-# default, an hour, is how long a killed worker's notice used to wait before both staff
-# got it twice; now the sweep delivers it within minutes and the redelivery finds it sent.
+# must outlast the longest run: publish_due uploading due stories' images, a few
+# minutes at worst (each API call gives up within 13 s); a reminder to 2,000 staff
+# takes under a minute. A run that outlasts it anyway only meets a second run, which
+# the locks and versioned saves keep harmless. Kombu's default, an hour, is how long a
+# killed worker's notice used to wait before both staff got it twice; now the sweep
+# delivers it within minutes and the redelivery finds it sent.
 VISIBILITY_TIMEOUT = 900
 # A message waiting for its countdown is unacknowledged too, so a retry that waited
 # longer would be handed out again, and again (Celery's Redis caveats). Retries wait at

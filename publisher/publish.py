@@ -5,6 +5,8 @@ published (or failed, with a reason). The state is saved after every step, so a
 run that dies anywhere resumes from the last recorded step instead of redoing it:
 
 - uploads are cached by content hash, so a resumed run never uploads an image twice;
+  a cached cover the platform no longer has (deleted in the 素材库: draft/add
+  answers 40007) is forgotten and uploaded again, once;
 - the draft's media_id is saved before anything is submitted; a run resuming in
   "uploading" first looks in the draft box for a draft with this story's 阅读原文
   URL, so a run killed between draft/add and saving its answer does not leave
@@ -44,6 +46,8 @@ PUBLISH_FAILURES = {
     6: "文章已被封禁",
 }
 CLIENTMSGID_BYTES = 64
+# draft/add's answer when thumb_media_id is not, or no longer, a material of the account.
+MEDIA_GONE = 40007
 
 
 def clientmsgid(slug: str) -> str:
@@ -145,7 +149,16 @@ def _draft(story, port, store, st, site_url, now, resumed: bool) -> None:
         "need_open_comment": int(story.open_comment),
         "only_fans_can_comment": 0,
     }
-    st.media_id = port.add_draft(article)
+    try:
+        st.media_id = port.add_draft(article)
+    except PublishError as exc:
+        if exc.code != MEDIA_GONE:
+            raise
+        # The cached cover was deleted from the 素材库: upload it again, once.
+        st.thumb_media_id = upload(port, store, story.cover, "cover", gone=st.thumb_media_id)
+        _save(store, st, now)
+        article["thumb_media_id"] = st.thumb_media_id
+        st.media_id = port.add_draft(article)
     st.state = "drafted"
     _save(store, st, now)
 
@@ -245,12 +258,19 @@ def advance_site(
 # -- shared ----------------------------------------------------------------------------
 
 
-def upload(port: WeChatPort, store: StateStore, path: Path, kind: str) -> str:
-    """Upload a cover ("cover") or body image ("body") once per content; return URL or id."""
+def upload(
+    port: WeChatPort, store: StateStore, path: Path, kind: str, gone: str | None = None
+) -> str:
+    """Upload a cover ("cover") or body image ("body") once per content; return URL or id.
+
+    gone: a value the platform no longer has; it is forgotten and the image uploaded anew.
+    """
     data, filename = _prepared(path, kind)
     digest = hashlib.sha256(data).hexdigest()
+    if gone:
+        store.forget_media(digest, kind, gone)
     cached = store.cached_media(digest, kind)
-    if cached:
+    if cached and cached != gone:
         return cached
     if kind == "cover":
         value = port.add_cover(data, filename)

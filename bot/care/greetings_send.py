@@ -137,20 +137,24 @@ def send_due(
         due = occasions_on(today, settings.occasions, greetings.set_dates(session, settings))
     if not due:
         return []
-    lock = r.lock("greetings:due", timeout=300, blocking=False)
-    if not lock.acquire():
+    # Held LOCK_SECONDS at a time and renewed while this run lives: a killed
+    # worker's lock lapses within seconds.
+    scan = store.lease(r, "greetings:due", settings.lock_seconds)
+    if scan is None:
         log.info("greetings: another run is sending; nothing to do")
         return None
     try:
         outcomes: list[Outcome] = []
         for occasion in due:
+            if scan.lost:  # another scan may be sending: leave the rest to it
+                break
             sent, _notes = send_occasion(
                 sessions, wechat, r, settings, occasion.key, today, now=now
             )
             outcomes += sent
         return outcomes
     finally:
-        store.release(lock)
+        scan.release()
 
 
 def send_one(

@@ -20,6 +20,7 @@ class CareSettings:
     veteran_tag: str  # VETERAN_TAG
     mass_quota: int  # MASS_QUOTA_PER_MONTH
     content_dir: Path  # CONTENT_DIR: greetings/<key>.md overrides, the column's stories
+    lock_seconds: int  # LOCK_SECONDS: the greetings:due lock, renewed while held
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> CareSettings:
@@ -32,4 +33,5 @@ class CareSettings:
             veteran_tag=cfg["VETERAN_TAG"],
             mass_quota=int(cfg["MASS_QUOTA_PER_MONTH"]),
             content_dir=Path(cfg["CONTENT_DIR"]),
+            lock_seconds=int(cfg["LOCK_SECONDS"]),
         )

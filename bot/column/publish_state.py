@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import db
 from bot.models import MediaUpload, PublishState
+from bot.store import Lease
 from publisher.ports import ChannelState, StateConflict
 
 _COLUMNS = [f.name for f in fields(ChannelState) if f.name not in ("version", "hint")]
@@ -34,11 +36,15 @@ def _state(row: PublishState) -> ChannelState:
 
 
 class DbStateStore:
-    """publisher.ports.StateStore over the app's database; each save commits."""
+    """publisher.ports.StateStore over the app's database; each save commits.
 
-    def __init__(self, session: Session, lock=None):
+    leases: the run's Redis locks (bot.store.Lease). Once one is lost, each save
+    still records its step (the version check guards it) and then stops the run.
+    """
+
+    def __init__(self, session: Session, leases: Sequence[Lease] = ()):
         self.session = session
-        self.lock = lock
+        self.leases = leases
 
     def load(self, slug: str, channel: str) -> ChannelState:
         """The saved state, or a fresh pending one."""
@@ -66,8 +72,9 @@ class DbStateStore:
             self.session.rollback()
             raise StateConflict(f"{st.slug}/{st.channel} was saved by another run") from exc
         st.version += 1
-        if self.lock is not None:
-            self.lock.reacquire()
+        lost = [lease.name for lease in self.leases if lease.lost]
+        if lost:
+            raise StateConflict(f"{st.slug}/{st.channel}: lock {lost[0]} lost; another run may act")
 
     def cached_media(self, sha256: str, kind: str) -> str | None:
         """A previous upload of the same bytes."""
@@ -81,6 +88,15 @@ class DbStateStore:
             self.session.commit()
         except IntegrityError:
             self.session.rollback()
+
+    def forget_media(self, sha256: str, kind: str, value: str) -> None:
+        """Drop an upload the platform no longer has; one another run replaced stays."""
+        self.session.execute(
+            delete(MediaUpload).where(
+                MediaUpload.sha256 == sha256, MediaUpload.kind == kind, MediaUpload.value == value
+            )
+        )
+        self.session.commit()
 
 
 def states(session: Session) -> dict[tuple[str, str], ChannelState]:

@@ -3,9 +3,11 @@
 publisher/ does the steps; this module hands it what it needs and decides what
 is due. Two locks keep two runs apart: `publish:due` around the whole scan
 (two beats firing together: the second does nothing) and `publish:story:<slug>`
-around one story (a beat scan and `veteranbot publish SLUG` at once). Each lock
-is renewed every time a step is saved, and the state's version check stops a
-run that outlived its lock anyway.
+around one story (a beat scan and `veteranbot publish SLUG` at once). Each is
+held LOCK_SECONDS at a time and renewed while the run lives (bot.store.Lease),
+so a killed worker blocks the next run for seconds, not minutes. A run that
+finds its lock lost stops at its next save; the state's version check keeps it
+from overwriting the run that took over.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from publisher.ports import CHANNELS, FINAL, ChannelState, PublishError, StateCo
 from publisher.story import Fault, Story, load_all
 
 log = logging.getLogger(__name__)
-LOCK_SECONDS = 600
 # -- running the schedule --------------------------------------------------------------
 
 
@@ -46,8 +47,8 @@ def publish_due(
 ) -> list[ChannelState] | None:
     """Publish every due story's open channels; None when another run holds the scan lock."""
     now = now or clock.now()
-    lock = r.lock("publish:due", timeout=LOCK_SECONDS, blocking=False)
-    if not lock.acquire():
+    scan = store.lease(r, "publish:due", settings.lock_seconds)
+    if scan is None:
         log.info("publish_due: another run is scanning; nothing to do")
         return None
     try:
@@ -57,13 +58,15 @@ def publish_due(
         saved = states(session)
         done = []
         for story in loaded:
+            if scan.lost:  # another scan may be running: leave the rest to it
+                break
             channels = [c for c in CHANNELS if _open(saved.get((story.slug, c)), now)]
             if publish.is_due(story, now) and channels:
                 wiring = (session, wechat, r, settings)
-                done += _guarded(*wiring, story, loaded, channels, now, lock)[0]
+                done += _guarded(*wiring, story, loaded, channels, now, scan)[0]
         return done
     finally:
-        store.release(lock)
+        scan.release()
 
 
 def _report_unloadable(
@@ -142,22 +145,26 @@ def _open(st: ChannelState | None, now: datetime) -> bool:
     return st is None or (st.state not in FINAL and not (st.retry_after and st.retry_after > now))
 
 
-def _guarded(session, wechat, r, settings, story, loaded, channels, now, outer_lock):
+def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
     """Advance the story's channels under its own lock; refuse it first when it must be.
 
     Returns the channels' states and the transient errors met on the way.
+    scan: the publish:due lease, when a scan runs; losing it stops the story too.
     """
-    lock = r.lock(f"publish:story:{story.slug}", timeout=LOCK_SECONDS, blocking=False)
-    if not lock.acquire():
+    held = store.lease(r, f"publish:story:{story.slug}", settings.lock_seconds)
+    if held is None:
         log.info("%s is being published by another run", story.slug)
         return [], []
-    st_store = DbStateStore(session, lock)
+    leases = [held] if scan is None else [held, scan]
+    st_store = DbStateStore(session, leases)
     try:
         before = {c: st_store.load(story.slug, c) for c in channels}
         untouched = all(s.state == "pending" for s in before.values())
         reason = _refusal(session, settings, story, loaded) if untouched else None
         results, transient = [], []
         for channel in channels:
+            if any(lease.lost for lease in leases):
+                break  # the save that found it lost said so in the log
             try:
                 if reason:
                     st = publish.refuse(st_store, story.slug, channel, reason, story, now)
@@ -180,9 +187,7 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, outer_l
             results.append(st)
         return results, transient
     finally:
-        store.release(lock)
-        if outer_lock is not None:
-            outer_lock.reacquire()
+        held.release()
 
 
 _LABELS = {"wechat": "微信", "site": "网站"}

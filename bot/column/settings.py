@@ -20,6 +20,7 @@ class ColumnSettings:
     editor_openids: tuple[str, ...]  # EDITOR_OPENIDS
     editor_template: str  # WECHAT_TEMPLATE_EDITOR_NOTICE
     care: CareSettings  # the monthly mass quota is shared with the greetings
+    lock_seconds: int  # LOCK_SECONDS: publish:due and publish:story:<slug>, renewed
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> ColumnSettings:
@@ -32,4 +33,5 @@ class ColumnSettings:
             editor_openids=tuple(cfg["EDITOR_OPENIDS"]),
             editor_template=cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"],
             care=CareSettings.from_config(cfg),
+            lock_seconds=int(cfg["LOCK_SECONDS"]),
         )

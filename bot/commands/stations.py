@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import db
+from bot.commands.importing import all_or_none
 from bot.records.imports.station_import import import_file
-from bot.records.imports.table_files import ImportFailed, Limits
 
 
 @click.group("stations")
@@ -21,13 +19,5 @@ def stations():
 @with_appcontext
 def import_command(path: str) -> None:
     """Add or update stations from a CSV file (all rows or none)."""
-    cfg = current_app.config
-    limits = Limits(cfg["IMPORT_MAX_BYTES"], cfg["IMPORT_MAX_FAULTS"])
-    session = db.session()
-    try:
-        counts = import_file(session, path, limits)
-    except ImportFailed as exc:
-        session.rollback()
-        raise click.ClickException(str(exc)) from None
-    session.commit()
+    counts = all_or_none(lambda session, limits: import_file(session, path, limits))
     click.echo(f"站点导入完成：新增 {counts.added}，更新 {counts.updated}，未变 {counts.unchanged}")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import render_template
 
-from bot import db
+from bot import db, queue
+from bot.care import greetings_send
 from bot.clock import utcnow
+from bot.column import publish_state
 from bot.dialogs import state
 from bot.dialogs.reply import Reply
+from bot.dialogs.turn import Event
 from bot.models import Follower
 
 
@@ -21,41 +24,35 @@ def follower(openid: str) -> Follower:
     return row
 
 
-def subscribe(message) -> Reply:
+def subscribe(event: Event) -> Reply:
     """Welcome a new (or returning) follower with what the bot can do."""
-    row = follower(message.source)
+    row = follower(event.openid)
     row.subscribed, row.subscribed_at, row.unsubscribed_at = True, utcnow(), None
     db.session().commit()
     return Reply(render_template("replies/welcome.txt"))
 
 
-def unsubscribe(message) -> Reply:
+def unsubscribe(event: Event) -> Reply:
     """Mark the follower so nothing more is pushed to them."""
-    row = follower(message.source)
+    row = follower(event.openid)
     row.subscribed, row.unsubscribed_at = False, utcnow()
     db.session().commit()
-    state.clear(message.source)
+    state.clear(event.openid)
     return Reply.silent()
 
 
-def location(message) -> Reply:
+def location(event: Event) -> Reply:
     """Record where the follower opened the chat; WeChat expects no visible answer."""
-    row = follower(message.source)
-    row.last_lat, row.last_lon = float(message.latitude), float(message.longitude)
+    row = follower(event.openid)
+    row.last_lat, row.last_lon = float(event.fields["Latitude"]), float(event.fields["Longitude"])
     row.last_location_at = utcnow()
     db.session().commit()
     return Reply.silent()
 
 
-def publish_job_finish(message) -> Reply:
-    """Note WeChat's report on a publish job and ask for a poll; freepublish/get decides.
-
-    wechatpy 1.8.18 does not know this event, so its fields are read raw.
-    """
-    from bot import queue
-    from bot.column import publish_state
-
-    info = message._data.get("PublishEventInfo") or {}
+def publish_job_finish(event: Event) -> Reply:
+    """Note WeChat's report on a publish job and ask for a poll; freepublish/get decides."""
+    info = event.fields.get("PublishEventInfo") or {}
     items = (info.get("article_detail") or {}).get("item") or []
     items = [items] if isinstance(items, dict) else items
     url = next((i.get("article_url") for i in items if i.get("article_url")), "") or ""
@@ -68,21 +65,18 @@ def publish_job_finish(message) -> Reply:
     return Reply.silent()
 
 
-def mass_send_job_finish(message) -> Reply:
+def mass_send_job_finish(event: Event) -> Reply:
     """Record how a greeting's mass send went (TotalCount, SentCount …) on its campaign.
 
-    The fields are read raw: wechatpy's event class turns MsgID into an int and
-    the counts into 0 when missing, which would hide a short report.
+    The fields go over as posted: a missing count stays missing, not 0.
     """
-    from bot.care import greetings_send
-
-    greetings_send.record_finish(db.session(), message._data)
+    greetings_send.record_finish(db.session(), event.fields)
     return Reply.silent()
 
 
 HANDLERS = {
+    # A follow through a QR code is "subscribe" too, with the scene in EventKey.
     "subscribe": subscribe,
-    "subscribe_scan": subscribe,
     "unsubscribe": unsubscribe,
     "location": location,
     "publishjobfinish": publish_job_finish,

@@ -218,7 +218,7 @@ def _summary(turn: Turn, current: dict, problem: str | None = None) -> Reply:
             "replies/registration_summary.txt",
             name=current["name"],
             gender=parsed.gender,
-            birth=f"{parsed.birth_date.year}年{parsed.birth_date.month}月",
+            birth=f"{parsed.birth_date.year}年",  # what the file keeps: the year only
             id_masked=mask_id(parsed.value),
             phone_masked=mask_phone(cipher().decrypt(current["phone"])),
             station=" ".join(line),

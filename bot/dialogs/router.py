@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from wechatpy.messages import BaseMessage
-
 from bot.dialogs import events, help_request, menu, registration, staff, state, station
 from bot.dialogs.reply import Reply
-from bot.dialogs.turn import Turn
+from bot.dialogs.turn import Event, Turn
+from bot.wechat.transport import Message
 
 # Words (typed, spoken or clicked) that open a dialog, whatever was open before.
 KEYWORDS = {
@@ -43,32 +42,44 @@ MENU_NUMBERS = {
 CANCEL_WORDS = {"取消", "退出"}
 # Speech recognition ends sentences with punctuation the follower never "said".
 TRAILING = " \t\r\n。，！？.,!?"
+_FRESH_STARTS = {*KEYWORDS, *CANCEL_WORDS}
 
 
-def handle(message: BaseMessage) -> Reply:
+def handle(message: Message) -> Reply:
     """Answer any message or event; text that matches nothing gets the menu."""
-    # Events wechatpy does not know (PUBLISHJOBFINISH) parse as type "unknown".
-    if message.type == "event" or message._data.get("MsgType") == "event":
-        return _event(message)
-    openid = message.source
-    if message.type == "location":
-        return _continue(
-            Turn(
-                openid,
-                lat=float(message.location_x),
-                lon=float(message.location_y),
-                label=message.label or "",
-            )
-        )
-    if message.type == "text":
-        text = (message.content or "").strip()
-    elif message.type == "voice":
-        text = (message.recognition or "").strip(TRAILING)
+    openid, kind = message.source, message.type
+    if kind == "event":
+        name, key = message.text("Event").lower(), message.text("EventKey")
+        return _event(Event(openid, name, key, message.fields))
+    if kind == "location":
+        lat, lon = float(message.text("Location_X")), float(message.text("Location_Y"))
+        return _continue(Turn(openid, lat=lat, lon=lon, label=message.text("Label")))
+    if kind == "text":
+        text = message.text("Content").strip()
+    elif kind == "voice":
+        text = message.text("Recognition").strip(TRAILING)
         if not text:
             return menu.voice_unrecognised()
     else:
-        return menu.unsupported(message.type)
+        return menu.unsupported(kind)
     return _text(Turn(openid, text=text))
+
+
+def reads_only(message: Message) -> bool:
+    """True when the answer needs no dialog state and writes nothing but dialog state.
+
+    Words that open a dialog (typed, spoken or clicked) and the cancel words:
+    their handlers only read the database and start the dialog afresh, so the
+    webhook may work the answer out before claiming the message.
+    """
+    kind = message.type
+    if kind == "text":
+        return message.text("Content").strip() in _FRESH_STARTS
+    if kind == "voice":
+        return message.text("Recognition").strip(TRAILING) in _FRESH_STARTS
+    if kind == "event":
+        return message.text("Event").lower() == "click" and message.text("EventKey") in MENU_KEYS
+    return False
 
 
 def _text(turn: Turn) -> Reply:
@@ -95,14 +106,13 @@ def _continue(turn: Turn) -> Reply:
     return menu.show(turn)
 
 
-def _event(message: BaseMessage) -> Reply:
-    name = getattr(message, "event", None) or str(message._data.get("Event", "")).lower()
-    turn = Turn(message.source)
-    if name == "click":
-        starter = MENU_KEYS.get(message.key or "")
+def _event(event: Event) -> Reply:
+    if event.name == "click":
+        starter = MENU_KEYS.get(event.key)
+        turn = Turn(event.openid)
         if starter:
             state.clear(turn.openid)
             return starter(turn)
         return menu.show(turn)
-    handler = events.HANDLERS.get(name)
-    return handler(message) if handler else Reply.silent()
+    handler = events.HANDLERS.get(event.name)
+    return handler(event) if handler else Reply.silent()

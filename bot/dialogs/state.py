@@ -1,18 +1,35 @@
 """Dialog state per follower, kept in Redis with an expiry so it survives restarts.
 
-The webhook reads a follower's state in the same Redis round trip as its
-deduplication claim and hands it over with remember(); within that request,
-load() and clear() then use what was read instead of asking Redis again.
-Outside a request every call goes to Redis.
+A webhook call spends no Redis round trip of its own on state: begin() takes
+the values it knows already (read with the deduplication claim, or held by
+the process), load/save/clear then work on that copy, and writes() hands the
+changes over to be stored with the reply, so a retry never sees the reply
+without them and a failed attempt leaves the state as it was; read() names
+the values the answer was worked out from. Outside a webhook call every
+function goes straight to Redis.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from flask import current_app, has_request_context, request
 
 from bot import store
+from bot.wechat.dedup import Write
+
+_ENVIRON_KEY = "veteranbot.redis_copy"
+
+
+@dataclass
+class _Copy:
+    """One webhook call's copy of its Redis keys: as known, as used, and as changed since."""
+
+    known: dict[str, str | None]
+    used: dict[str, str | None] = field(default_factory=dict)
+    changed: dict[str, str | None] = field(default_factory=dict)
 
 
 def key(openid: str) -> str:
@@ -20,38 +37,72 @@ def key(openid: str) -> str:
     return f"dialog:{openid}"
 
 
-def remember(openid: str, raw: str | None) -> None:
-    """Note the follower's stored state as already read in this request."""
-    _known()[openid] = raw
+def begin(values: Mapping[str, str | None]) -> None:
+    """Start this webhook call's copy with the Redis values it knows (None: known absent)."""
+    request.environ[_ENVIRON_KEY] = _Copy(dict(values))
+
+
+def read(name: str) -> str | None:
+    """A Redis value as this webhook call knows it, else read from Redis now."""
+    copy = _copy()
+    if copy is None:
+        return store.client().get(name)
+    if name in copy.changed:
+        return copy.changed[name]
+    if name not in copy.known:
+        copy.known[name] = store.client().get(name)
+    copy.used[name] = copy.known[name]
+    return copy.known[name]
 
 
 def load(openid: str) -> dict | None:
     """The follower's open dialog (`{"dialog": name, "step": ..., ...}`), or None."""
-    known = _known()
-    raw = known[openid] if openid in known else store.client().get(key(openid))
+    raw = read(key(openid))
     return json.loads(raw) if raw else None
 
 
 def save(openid: str, state: dict) -> None:
     """Store the dialog state, restarting its expiry."""
-    ttl = current_app.config["DIALOG_TTL_SECONDS"]
     raw = json.dumps(state, ensure_ascii=False)
-    store.client().set(key(openid), raw, ex=ttl)
-    _known()[openid] = raw
+    copy = _copy()
+    if copy is not None:
+        copy.changed[key(openid)] = raw
+    else:
+        store.client().set(key(openid), raw, ex=_ttl())
 
 
 def clear(openid: str) -> None:
     """Forget any open dialog."""
-    known = _known()
-    if openid in known and known[openid] is None:
-        return  # read as absent at the start of this request: nothing to delete
-    store.client().delete(key(openid))
-    known[openid] = None
+    copy = _copy()
+    name = key(openid)
+    if copy is None:
+        store.client().delete(name)
+    elif name in copy.changed or name not in copy.known or copy.known[name] is not None:
+        copy.changed[name] = None  # unless known to be absent: then nothing to delete
 
 
-def _known() -> dict[str, str | None]:
+def writes() -> list[Write]:
+    """This webhook call's changes, to be stored with its reply."""
+    copy = _copy()
+    if copy is None:
+        return []
+    ttl = _ttl()
+    return [Write(name, value, ttl) for name, value in copy.changed.items()]
+
+
+def used() -> dict[str, str | None]:
+    """The Redis values this webhook call's answer was worked out from."""
+    copy = _copy()
+    return {} if copy is None else dict(copy.used)
+
+
+def _ttl() -> int:
+    return current_app.config["DIALOG_TTL_SECONDS"]
+
+
+def _copy() -> _Copy | None:
     # Per request (kept in its WSGI environ), never shared: an app context can
-    # outlive a request (tests, tasks), and there every read goes to Redis.
+    # outlive a request (tests, tasks), and there every call goes to Redis.
     if not has_request_context():
-        return {}
-    return request.environ.setdefault("veteranbot.dialog_states", {})
+        return None
+    return request.environ.get(_ENVIRON_KEY)

@@ -7,9 +7,15 @@ hand their state to take_place() until it returns a Station.
 
 from __future__ import annotations
 
-from flask import render_template
+import functools
+import logging
 
-from bot import db
+import redis
+from flask import Flask, current_app, render_template
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from bot import db, store
 from bot.dialogs import choices
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
@@ -17,6 +23,8 @@ from bot.dialogs.turn import Turn
 from bot.models import Station
 from bot.records import directory
 
+log = logging.getLogger(__name__)
+_TOUCHED = "bot.station_cards.touched"
 PLACE_STEPS = ("township", "village", "nearest")
 YES = {"是", "是的", "对", "对的", "确认", "好", "好的", "嗯", "没错", "就是"}
 NO = {"不是", "不对", "否", "不", "错了", "重选", "换一个"}
@@ -27,9 +35,13 @@ UNSURE = {"不清楚", "不知道", "不晓得", "乡镇", "找乡镇"}
 def start(turn: Turn) -> Reply:
     """A registered veteran gets their stations; others are asked where they are."""
     session = db.session()
-    cards = directory.home_cards(session, turn.openid)
+    seen = dialog_state.read(directory.CARDS_VERSION_KEY)  # read with the webhook's claim
+    version = directory.cards_version(store.client(), seen)
+    cards = directory.home_cards(
+        session, turn.openid, version, current_app.extensions["station_cards"]
+    )
     if cards is not None:
-        return _render_contact(cards, registered=True)
+        return Reply(_registered_contact(cards))
     if not directory.of_level(session, "township"):
         return Reply(render_template("replies/station_none.txt"))
     current = {"dialog": "station"}
@@ -57,20 +69,48 @@ def nearest(turn: Turn) -> Reply:
     return contact(station, km=km)
 
 
-def contact(station: Station, registered: bool = False, km: float | None = None) -> Reply:
+def contact(station: Station, km: float | None = None) -> Reply:
     """Name, head, phone, address and hours of a station and of its township."""
     line = [s for s in station.lineage() if s.level in ("village", "township")] or [station]
-    cards = [{f: getattr(s, f) for f in directory.CARD_FIELDS} for s in line]
-    return _render_contact(cards, registered=registered, km=km)
-
-
-def _render_contact(cards: list[dict], registered: bool = False, km: float | None = None):
+    cards = [directory.Card(*(getattr(s, f) for f in directory.CARD_FIELDS)) for s in line]
     distance = None if km is None else _distance(km)
-    return Reply(
-        render_template(
-            "replies/station_contact.txt", stations=cards, registered=registered, distance=distance
-        )
-    )
+    return Reply(render_template("replies/station_contact.txt", stations=cards, distance=distance))
+
+
+@functools.lru_cache(maxsize=4096)
+def _registered_contact(cards: tuple[directory.Card, ...]) -> str:
+    # Keyed by the cards' content, so it can never answer with old details;
+    # the cards themselves come from the directory's cache on most calls.
+    return render_template("replies/station_contact.txt", stations=cards, registered=True)
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its station-card cache, and drop it after commits that change the cards.
+
+    Every commit made through the app's sessions that touched a station or a
+    veteran's file drops the cached cards, in whichever process made it (the
+    webhook, a command, a task). An edit made outside the ORM (SQL by hand)
+    shows once the web workers restart.
+    """
+    app.extensions["station_cards"] = directory.CardCache()
+    sessions = app.extensions["db"]
+
+    def note_touched(session: Session, _context) -> None:
+        if directory.touches_cards(session):
+            session.info[_TOUCHED] = True
+
+    def drop_after_commit(session: Session) -> None:
+        # A flush that was rolled back may leave the mark: one needless drop, harmless.
+        if not session.info.pop(_TOUCHED, False):
+            return
+        try:
+            directory.drop_cards(store.client(app))
+        except redis.RedisError:
+            # The commit stands; only the cache may lag. Say so without any data.
+            log.warning("could not drop the cached station cards: Redis unavailable")
+
+    event.listen(sessions, "after_flush", note_touched)
+    event.listen(sessions, "after_commit", drop_after_commit)
 
 
 # -- choosing a station (shared with registration and help requests) ----------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.clock import utcnow
@@ -26,7 +26,9 @@ class Veteran(Base):
     ethnicity: Mapped[str] = mapped_column(String(16), default="")
     id_cipher: Mapped[str] = mapped_column(Text)
     id_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    birth_date: Mapped[date] = mapped_column(Date)
+    # The year only: with the county code, a full birth date and the gender would
+    # narrow an ID number down to about 500 candidates (docs/architecture.md).
+    birth_year: Mapped[int] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(16), default="")
     enlist_year: Mapped[int | None] = mapped_column(Integer)
     discharge_year: Mapped[int | None] = mapped_column(Integer)

@@ -65,7 +65,8 @@ def save(
         veteran = Veteran(id_hash=cipher.lookup_hash(fields.id_number.value), source=source)
     veteran.name = fields.name
     veteran.id_cipher = cipher.encrypt(fields.id_number.value)
-    veteran.birth_date = fields.id_number.birth_date
+    # The year only: the full date would all but give the ID number away (docs/architecture.md).
+    veteran.birth_year = fields.id_number.birth_date.year
     veteran.gender = fields.id_number.gender
     veteran.station = fields.station
     # A later answer left blank keeps what the file already holds.

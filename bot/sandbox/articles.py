@@ -124,6 +124,7 @@ def register(
             content = article.get("content") or ""
             if not content or len(content) >= CONTENT_LIMIT:
                 return error(45002, "content size out of limit")
+            # Also a cover deleted from the 素材库 since it was uploaded (docs/wechat.md).
             if article.get("thumb_media_id") not in thumbs:
                 return error(40007, "invalid media_id")
         media_id = "draft-" + secrets.token_hex(10)

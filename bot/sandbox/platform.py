@@ -133,6 +133,17 @@ class PlatformState:
             self.publish_pending_polls = 0
             self.publish_verdict = 0
 
+    def delete_material(self, media_id: str) -> bool:
+        """Delete a permanent material, as an editor can in the 素材库; False if there is none.
+
+        A draft/add naming it as thumb_media_id is then answered 40007, as WeChat does.
+        """
+        with self.lock:
+            kept = [m for m in self.materials if m["media_id"] != media_id]
+            found = len(kept) < len(self.materials)
+            self.materials[:] = kept
+        return found
+
     def draft(self, media_id: str) -> dict | None:
         """The draft with this media_id, if one was added."""
         return next((d for d in self.drafts if d["media_id"] == media_id), None)

@@ -1,68 +1,201 @@
 """Exactly-once handling of WeChat's retries, shared by every web process via Redis.
 
 WeChat retries a message up to three times when it gets no answer in 5 s,
-sometimes while the first attempt is still running. The first attempt claims
-the key; the others wait for its reply and answer with the same one.
+sometimes while the first attempt is still running. Every attempt answers
+with the reply stored under the message's key, and only the attempt that
+stores it applies its writes, so a message has one effect and one reply.
+
+Round trips to Redis, the webhook's largest cost after Flask itself:
+- once(): an answer that may change anything (the database, a task queued)
+  must claim the key before it starts, or two overlapping attempts would both
+  act, and can store its reply only once it exists: two round trips, the least
+  exactly-once allows for it. Everything else the call needs from Redis rides
+  on those two: the claim also reads the keys it names (the dialog state, the
+  station cards' version), and the reply carries the call's writes (the new
+  dialog state) in one atomic step.
+- ahead(): an answer that only reads (the caller vouches for it) is worked
+  out first and stored in one round trip, only if the key is still free and
+  the Redis values it was worked out from still hold. Two attempts may both
+  work it out; one stores it, and both answer with that one.
+A retry that finds the reply stored costs one round trip.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import redis
-from wechatpy.messages import BaseMessage
+from redis.commands.core import Script
+
+from bot.wechat.transport import Message
 
 PENDING = "\x00pending"
 CLAIM_SECONDS = 30
 REPLY_SECONDS = 600
 WAIT_SECONDS = 4.0
+# Rounds of ahead() when the values it read keep changing under it.
+AHEAD_ROUNDS = 3
+
+# KEYS[1] is the message's key, KEYS[2..] the keys to read for the attempt that
+# claims it. Returns {1, values...} to that attempt; to any other, {0, what the
+# key holds now}: the pending mark, the reply, or nil if the claim was released.
+_CLAIM = b"""
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  local values = {1}
+  for i = 2, #KEYS do values[i] = redis.call('GET', KEYS[i]) end
+  return values
+end
+return {0, redis.call('GET', KEYS[1])}
+"""
+# Stores the reply ARGV[1] under KEYS[1] for ARGV[2] seconds with the writes:
+# KEYS[i] (i > 1 + ARGV[3]) gets the value ARGV[2i - 1] for ARGV[2i] seconds,
+# or is deleted when the value is empty. ARGV[3] = n > 0 makes it ahead()'s
+# store: KEYS[2 .. 1 + n] must still hold ARGV[4 .. 3 + n] ('' for none), else
+# {2, their values now}; and KEYS[1] must be free, else {0, what it holds}.
+_STORE = b"""
+local n = tonumber(ARGV[3])
+for i = 1, n do
+  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[3 + i] then
+    local now = {2}
+    for j = 1, n do now[1 + j] = redis.call('GET', KEYS[1 + j]) end
+    return now
+  end
+end
+if ARGV[4 + n] == 'free' then
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+    return {0, redis.call('GET', KEYS[1])}
+  end
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+for i = 2 + n, #KEYS do
+  local at = 3 + n + 2 * (i - 1 - n)
+  if ARGV[at] == '' then
+    redis.call('DEL', KEYS[i])
+  else
+    redis.call('SET', KEYS[i], ARGV[at], 'EX', ARGV[at + 1])
+  end
+end
+return {1}
+"""
+# Bytes, so no client is needed to hash them; each call names its client, and
+# EVALSHA falls back to loading the script when the server does not know it.
+CLAIM = Script(None, _CLAIM)
+STORE = Script(None, _STORE)
 
 
-def message_key(message: BaseMessage) -> str:
+@dataclass(frozen=True)
+class Write:
+    """A key the handler changed: its new value (not empty) for `seconds`, or None: delete it."""
+
+    key: str
+    value: str | None
+    seconds: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an attempt produced: the reply, the writes stored with it, the values it read."""
+
+    reply: str
+    writes: Sequence[Write] = ()
+    # Redis keys the answer was worked out from, with the values it saw; ahead()
+    # stores the answer only while they still hold.
+    read: Mapping[str, str | None] = field(default_factory=dict)
+
+
+Produce = Callable[[Mapping[str, str | None]], Answer]
+
+
+def message_key(message: Message) -> str:
     """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
-    if message._data.get("MsgType") == "event":  # also events wechatpy does not know
-        raw = message._data
-        # Job events share sender, time and event when several jobs finish in the
-        # same second: MsgID tells MASSSENDJOBFINISH apart (one per county tag),
-        # publish_id tells PUBLISHJOBFINISH apart.
-        info = raw.get("PublishEventInfo")
-        publish_id = info.get("publish_id") if isinstance(info, dict) else None
-        parts = (message.source, raw.get("CreateTime"), raw.get("Event"), raw.get("EventKey"))
-        parts += (raw.get("MsgID"), publish_id)
-        return "dedup:e:" + "|".join(str(p or "") for p in parts)
-    return f"dedup:m:{message.id}"
+    fields = message.fields
+    msg_id = fields.get("MsgId")
+    if message.type != "event" and msg_id:
+        return f"dedup:m:{msg_id}"
+    # Job events share sender, time and event when several jobs finish in the
+    # same second: MsgID tells MASSSENDJOBFINISH apart (one per county tag),
+    # publish_id tells PUBLISHJOBFINISH apart. A message without a MsgId is
+    # keyed the same way, so it can never be answered with another sender's reply.
+    info = fields.get("PublishEventInfo")
+    publish_id = info.get("publish_id") if isinstance(info, dict) else None
+    parts = (message.source, fields.get("CreateTime"), fields.get("Event"))
+    parts += (fields.get("EventKey"), fields.get("MsgID"), publish_id)
+    return "dedup:e:" + "|".join(str(p or "") for p in parts)
 
 
-def once(
-    r: redis.Redis, key: str, produce: Callable[[str | None], str], prefetch: str | None = None
-) -> str:
-    """Run produce() once per key and return its result to every caller of that key.
+def once(r: redis.Redis, key: str, produce: Produce, reads: Sequence[str] = ()) -> str:
+    """Claim the key, run produce() once, and return its reply to every caller of that key.
 
-    prefetch names a Redis key read in the same round trip as the claim (the
-    follower's dialog state); produce receives its value, which saves the
-    webhook a round trip on every message.
+    produce receives the values of `reads` (None when absent), read with the
+    claim; its Answer's writes are stored with the reply.
     """
-    pipe = r.pipeline(transaction=False)
-    pipe.set(key, PENDING, nx=True, ex=CLAIM_SECONDS)
-    pipe.get(prefetch or key)
-    claimed, prefetched = pipe.execute()
-    if claimed:
-        try:
-            result = produce(prefetched if prefetch else None)
-        except BaseException:
-            # Let WeChat's next retry try again rather than wait on a dead claim.
-            r.delete(key)
-            raise
-        r.set(key, result, ex=REPLY_SECONDS)
-        return result
+    claimed, *values = CLAIM(keys=[key, *reads], args=[PENDING, CLAIM_SECONDS], client=r)
+    if not claimed:
+        return _follow(r, key, values[0], produce, reads)
+    try:
+        answer = produce(dict(zip(reads, values, strict=True)))
+    except BaseException:
+        # Let WeChat's next retry try again rather than wait on a dead claim.
+        r.delete(key)
+        raise
+    if not answer.writes:  # most messages: a plain SET costs Redis less than a script
+        r.set(key, answer.reply, ex=REPLY_SECONDS)
+    else:
+        _store(r, key, answer, free=False)
+    return answer.reply
+
+
+def ahead(
+    r: redis.Redis,
+    key: str,
+    produce: Produce,
+    known: Mapping[str, str | None],
+    reads: Sequence[str] = (),
+) -> str:
+    """Work the answer out first, then store it unless another attempt stored one first.
+
+    produce must change nothing (no commit, no task, no call out) but Redis
+    keys through its writes. known: Redis values the caller holds already,
+    checked at the store like every value produce reads; reads: what once()
+    reads should the message turn out released by a failed attempt.
+    """
+    for _ in range(AHEAD_ROUNDS):
+        answer = produce(known)
+        status, *values = _store(r, key, answer, free=True)
+        if status == 1:
+            return answer.reply
+        if status == 0:  # another attempt stored its reply first (or is still at it)
+            return _follow(r, key, values[0], produce, reads)
+        # What it read moved on (an import dropped the station cards): again, from the new values.
+        known = dict(zip(answer.read, values, strict=True))
+    return once(r, key, produce, reads)
+
+
+def _store(r: redis.Redis, key: str, answer: Answer, free: bool) -> list:
+    """Store the reply with the writes (ahead: only while the key is free and its reads hold)."""
+    read = answer.read if free else {}
+    args: list[str | int] = [answer.reply, REPLY_SECONDS, len(read)]
+    args += ["" if value is None else value for value in read.values()]
+    args.append("free" if free else "claimed")
+    for write in answer.writes:
+        args += ["" if write.value is None else write.value, write.seconds]
+    keys = [key, *read, *(w.key for w in answer.writes)]
+    return STORE(keys=keys, args=args, client=r)
+
+
+def _follow(r: redis.Redis, key: str, value: str | None, produce: Produce, reads) -> str:
+    """A later attempt: the first one's reply once it is stored."""
     deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        value = r.get(key)
+    while True:
         if value is None:  # the first attempt failed and released its claim
-            return once(r, key, produce, prefetch)
+            return once(r, key, produce, reads)
         if value != PENDING:
             return value
+        if time.monotonic() >= deadline:
+            # The first attempt is still working; WeChat will retry and get its reply.
+            return "success"
         time.sleep(0.02)
-    # The first attempt is still working; WeChat will retry and get its reply.
-    return "success"
+        value = r.get(key)

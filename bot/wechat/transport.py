@@ -1,7 +1,9 @@
-"""The webhook's edge: signatures, AES (safe/compatible mode), parsing, reply sealing.
+"""The webhook's edge: signatures, AES (safe/compatible mode), parsing, replies, sealing.
 
 Every failure here is the caller's fault and maps to 400 or 403; nothing in
-this module touches the database or Redis.
+this module touches the database or Redis. The body is parsed once, by the C
+parser, into a Message; wechatpy's message classes are not used, so nothing
+anywhere reads their private fields.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+from xml.etree import ElementTree
 
-import xmltodict
-from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
-from wechatpy.messages import BaseMessage
 
 REQUIRED_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
@@ -29,6 +31,37 @@ class Refused(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+@dataclass(frozen=True, eq=False)
+class Message:
+    """One message or event as WeChat posted it: its fields, parsed once.
+
+    A field holds its text (None when empty), or a dict of its child fields
+    (PublishEventInfo), or a list when the tag repeats; the shape xmltodict gives.
+    """
+
+    fields: Mapping[str, Any]
+
+    @property
+    def type(self) -> str:
+        """MsgType in lower case: text, voice, location, event, image …"""
+        return self.fields["MsgType"].lower()
+
+    @property
+    def source(self) -> str:
+        """The sender's openid (FromUserName)."""
+        return self.fields["FromUserName"]
+
+    @property
+    def target(self) -> str:
+        """The account's own id (ToUserName)."""
+        return self.fields["ToUserName"]
+
+    def text(self, name: str) -> str:
+        """A plain field's text; empty when it is missing, empty or not plain text."""
+        value = self.fields.get(name)
+        return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -60,30 +93,50 @@ def _refuse_dtd(raw: bytes) -> None:
         raise Refused(400, "DTD not allowed")
 
 
-def _parse_message(raw: bytes) -> BaseMessage:
-    _refuse_dtd(raw)
-    try:
-        # One parse: wechatpy's parser goes through xmltodict itself.
-        message = parse_message(raw.decode())
-        fields = message._data
-    except Exception as exc:  # expat, xmltodict and wechatpy raise several types
-        raise Refused(400, "not a WeChat message") from exc
+def _parse_message(raw: bytes) -> Message:
+    root = _parse_xml(raw)
+    fields = _value(root) if root.tag == "xml" else None
+    if not isinstance(fields, dict):
+        raise Refused(400, "not a WeChat message")
     missing = [f for f in REQUIRED_FIELDS if not isinstance(fields.get(f), str)]
     if missing:
         raise Refused(400, "missing " + ",".join(missing))
-    return message
+    return Message(fields)
+
+
+def _parse_xml(raw: bytes) -> ElementTree.Element:
+    _refuse_dtd(raw)
+    try:
+        # Decoded first: WeChat posts UTF-8, and a body in any other encoding
+        # could hide a DTD from the check above.
+        return ElementTree.fromstring(raw.decode())
+    except (UnicodeDecodeError, ElementTree.ParseError) as exc:
+        raise Refused(400, "not a WeChat message") from exc
+
+
+def _value(node: ElementTree.Element) -> str | dict | None:
+    """A node as xmltodict would give it: stripped text or None, or a dict of its children."""
+    if len(node) == 0:
+        return (node.text or "").strip() or None
+    fields: dict[str, Any] = {}
+    for child in node:
+        value = _value(child)
+        if child.tag not in fields:
+            fields[child.tag] = value
+        elif isinstance(fields[child.tag], list):
+            fields[child.tag].append(value)
+        else:
+            fields[child.tag] = [fields[child.tag], value]
+    return fields
 
 
 def _open_envelope(account: Account, args, body: bytes) -> bytes:
     """The decrypted inner XML of a safe-mode body, after checking msg_signature."""
     if not account.aes_key:
         raise Refused(400, "encrypted message but no AES key configured")
-    _refuse_dtd(body)
-    try:
-        cipher_text = xmltodict.parse(body)["xml"]["Encrypt"]
-    except Exception as exc:  # not XML, or no <xml><Encrypt>
-        raise Refused(400, "missing Encrypt") from exc
-    if not isinstance(cipher_text, str):
+    root = _parse_xml(body)
+    cipher_text = (root.findtext("Encrypt") or "").strip() if root.tag == "xml" else ""
+    if not cipher_text:
         raise Refused(400, "missing Encrypt")
     expected = sign(account.token, args.get("timestamp", ""), args.get("nonce", ""), cipher_text)
     if not hmac.compare_digest(expected, args.get("msg_signature", "")):
@@ -97,7 +150,7 @@ def _open_envelope(account: Account, args, body: bytes) -> bytes:
         raise Refused(400, "cannot decrypt") from exc
 
 
-def open_message(account: Account, args, body: bytes) -> tuple[BaseMessage, bool]:
+def open_message(account: Account, args, body: bytes) -> tuple[Message, bool]:
     """Verify, decrypt when encrypted, and parse a POSTed message.
 
     Returns the message and whether the reply must be encrypted.
@@ -107,6 +160,22 @@ def open_message(account: Account, args, body: bytes) -> tuple[BaseMessage, bool
     if encrypted:
         body = _open_envelope(account, args, body)
     return _parse_message(body), encrypted
+
+
+def text_reply(message: Message, content: str) -> str:
+    """The passive text reply to a message, as WeChat expects it."""
+    return (
+        f"<xml><ToUserName>{_cdata(message.source)}</ToUserName>"
+        f"<FromUserName>{_cdata(message.target)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime>"
+        f"<MsgType><![CDATA[text]]></MsgType><Content>{_cdata(content)}</Content></xml>"
+    )
+
+
+def _cdata(text: str) -> str:
+    # "]]>" would end the section early (wechatpy's renderer lets it through):
+    # split it across two sections instead.
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def seal(account: Account, xml: str, nonce: str | None = None) -> str:

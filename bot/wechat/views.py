@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 
-from flask import Blueprint, Response, current_app, request
-from wechatpy.replies import TextReply
+from flask import Blueprint, Response, current_app, g, has_app_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import db, store
 from bot.dialogs import router, state
 from bot.dialogs.reply import Reply
+from bot.records import directory
 from bot.wechat import dedup, transport
 
 log = logging.getLogger(__name__)
@@ -50,12 +53,7 @@ def receive():
         return _refuse(exc)
 
     try:
-        xml = dedup.once(
-            store.client(),
-            dedup.message_key(message),
-            lambda dialog: _answer(message, dialog),
-            prefetch=state.key(message.source),
-        )
+        xml = _reply(message)
     except Exception as exc:
         # The webhook's one catch-all: a database or Redis outage must never
         # reach WeChat as a 500, which the veteran would see as a dead account.
@@ -63,7 +61,7 @@ def receive():
         log.error("answering %s failed: %s", message.type, type(exc).__name__)
         with contextlib.suppress(Exception):
             db.session().rollback()
-        xml = TextReply(message=message, content=BUSY).render()
+        xml = transport.text_reply(message, BUSY)
     if xml == "success" or not encrypted:
         return Response(xml, mimetype="application/xml")
     return Response(
@@ -71,12 +69,39 @@ def receive():
     )
 
 
-def _answer(message, dialog: str | None) -> str:
-    state.remember(message.source, dialog)
-    reply: Reply = router.handle(message)
-    if reply.text is None:
-        return "success"
-    return TextReply(message=message, content=reply.text).render()
+def _reply(message: transport.Message) -> str:
+    r, key = store.client(), dedup.message_key(message)
+    # What once() reads with its claim: the sender's dialog state, and the
+    # version of the station cards 联系服务站 may answer from.
+    reads = (state.key(message.source), directory.CARDS_VERSION_KEY)
+    if not router.reads_only(message):
+        return dedup.once(r, key, lambda values: _answer(message, values), reads)
+    # A word that opens a dialog: one round trip. The answer uses this process's
+    # card version, which the store checks against Redis.
+    version = current_app.extensions["station_cards"].version
+    known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
+    return dedup.ahead(r, key, lambda values: _answer(message, values, ahead=True), known, reads)
+
+
+def _answer(
+    message: transport.Message, values: Mapping[str, str | None], ahead: bool = False
+) -> dedup.Answer:
+    state.begin(values)
+    g.answering_ahead = ahead
+    try:
+        reply: Reply = router.handle(message)
+    finally:
+        g.answering_ahead = False
+    xml = "success" if reply.text is None else transport.text_reply(message, reply.text)
+    return dedup.Answer(xml, state.writes(), state.used())
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_commit_ahead(_session: Session) -> None:
+    # An answer worked out before its claim may run twice for one message, so
+    # it must change nothing: a commit there is a bug, and must fail loudly.
+    if has_app_context() and g.get("answering_ahead"):
+        raise RuntimeError("an answer worked out ahead of its claim tried to commit")
 
 
 def _refuse(exc: transport.Refused) -> Response:

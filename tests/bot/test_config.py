@@ -67,6 +67,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"REDIS_URL": "http://x"}, "REDIS_URL"),
         ({"IMPORT_MAX_BYTES": "10MB"}, "IMPORT_MAX_BYTES: must be a whole number"),
         ({"IMPORT_MAX_FAULTS": "0"}, "IMPORT_MAX_FAULTS: must be a whole number above 0"),
+        ({"LOCK_SECONDS": "0"}, "LOCK_SECONDS: must be a whole number above 0"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
     ],
 )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
 from bot.models import Consent
 from tests.conftest import APP_ID, TOKEN
+from tests.fixtures import factories
 from tests.fixtures.driver import WeChatDriver
 
 
@@ -38,7 +40,77 @@ def test_concurrent_retries_get_one_effect_and_the_same_reply(app, wechat, sessi
     assert "身份证号" in wechat.send_text("o-race", "阿苏拉则").splitlines()[-1]
 
 
+@pytest.mark.usefixtures("committed_db")
+def test_concurrent_retries_of_a_dialog_opener_get_one_answer_and_one_dialog(app, wechat, session):
+    # Words that open a dialog are worked out by every attempt; one answer is kept.
+    factories.butuo()
+    xml = wechat.xml("o-race2", "text", Content="联系服务站", MsgId="777003")
+
+    def post(_):
+        driver = WeChatDriver(app.test_client(), TOKEN, APP_ID)
+        return driver.post(xml).get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        replies = list(pool.map(post, range(3)))
+    assert len(set(replies)) == 1 and "乡镇" in replies[0]
+    assert "村" in wechat.send_text("o-race2", "九都").splitlines()[-1]
+
+
 def test_retried_event_is_answered_identically(wechat):
     xml = wechat.xml("o-evt", "event", create_time=1790000000, Event="subscribe")
     first, second = (wechat.post(xml).get_data(as_text=True) for _ in range(2))
     assert first == second and "欢迎" in first
+
+
+def round_trips(url: str, send) -> int:
+    """Commands the app sent Redis while send() ran (not those its scripts ran inside Redis)."""
+    watcher, marker = redis.Redis.from_url(url), redis.Redis.from_url(url)
+    marker.ping()  # connected before the count starts
+    try:
+        with watcher.monitor() as monitor:
+            send()
+            marker.echo("end-of-count")
+            count = 0
+            while not (seen := monitor.next_command())["command"].startswith("ECHO"):
+                count += seen["client_type"] != "lua"
+            return count
+    finally:
+        watcher.close()
+        marker.close()
+
+
+@pytest.mark.parametrize(
+    ("registered", "texts", "trips"),
+    [
+        (True, ["联系服务站"], 1),
+        (False, ["联系服务站"], 1),
+        (False, ["登记"], 1),
+        (False, ["联系服务站", "九都"], 2),
+        (False, ["今天天气怎么样"], 2),
+    ],
+    ids=[
+        "a veteran's contacts",
+        "a newcomer asked for the township",
+        "registration begun",
+        "a dialog's next step",
+        "words the bot does not know",
+    ],
+)
+def test_redis_round_trips_per_message(app, wechat, session, registered, texts, trips):
+    # Words that open a dialog are answered first and stored in one trip; any
+    # other message is claimed first, reading the dialog state and the card
+    # version with the claim, then stored with its writes (bot/wechat/dedup.py).
+    directory = factories.butuo()
+    if registered:
+        factories.VeteranFactory(station=directory.villages["阿布村"], openid="o-count")
+    wechat.send_text("o-warm", "联系服务站")  # connects, and learns the card version
+    *before, last = texts
+    for text in before:
+        wechat.send_text("o-count", text)
+
+    replies = []
+    counted = round_trips(
+        app.config["REDIS_URL"], lambda: replies.append(wechat.send_text("o-count", last))
+    )
+
+    assert replies[0] and counted == trips

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
+from bot.commands.stations import stations
+from bot.records.imports.station_import import COLUMNS
 from tests.fixtures import factories
 
 OPENID = "o-station-seeker"
@@ -117,3 +121,69 @@ def test_long_township_lists_ask_for_the_name_with_an_example(wechat, session):
     reply = wechat.converse(OPENID, "第7镇", "新村")[-1]
 
     assert shows(reply, village) and shows(reply, townships[7])
+
+
+def import_stations(app, path, *rows: dict) -> None:
+    """Run `veteranbot stations import` on a file holding rows."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    result = app.test_cli_runner().invoke(stations, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def row(station, **changes) -> dict:
+    """A station's line in an import file, with changes."""
+    fields = {f: getattr(station, f) or "" for f in COLUMNS if f not in ("parent_code",)}
+    return {**fields, "parent_code": station.parent.code if station.parent else "", **changes}
+
+
+def test_an_imported_phone_is_in_the_very_next_answer(app, wechat, butuo, tmp_path):
+    village = butuo.villages["阿布村"]
+    factories.VeteranFactory(station=village, openid=OPENID)
+    old_village, old_township = village.phone, butuo.jiudu.phone
+    assert old_village in wechat.send_text(OPENID, "联系服务站")
+
+    import_stations(
+        app,
+        tmp_path / "stations.csv",
+        row(butuo.jiudu, phone="0834-5559999"),
+        row(village, phone="13900001234"),
+    )
+    reply = wechat.send_text(OPENID, "联系服务站")
+
+    assert "13900001234" in reply and "0834-5559999" in reply
+    assert old_village not in reply and old_township not in reply
+
+
+def test_a_veteran_moved_to_another_station_gets_its_contacts_at_once(wechat, butuo, session):
+    veteran = factories.VeteranFactory(station=butuo.villages["阿布村"], openid=OPENID)
+    assert shows(wechat.send_text(OPENID, "联系服务站"), butuo.jiudu)
+
+    veteran.station = butuo.sikai_villages["交莫村"]
+    session.commit()
+    reply = wechat.send_text(OPENID, "联系服务站")
+
+    assert shows(reply, butuo.sikai_villages["交莫村"]) and shows(reply, butuo.sikai)
+    assert butuo.jiudu.name not in reply
+
+
+def test_a_follower_who_registers_gets_their_stations_next_time(wechat, butuo):
+    assert "乡镇" in last_line(wechat.send_text(OPENID, "联系服务站"))
+    wechat.send_text(OPENID, "取消")
+
+    factories.VeteranFactory(station=butuo.villages["阿布村"], openid=OPENID)
+    reply = wechat.send_text(OPENID, "联系服务站")
+
+    assert shows(reply, butuo.villages["阿布村"]) and shows(reply, butuo.jiudu)
+
+
+def test_markup_in_the_directory_still_reaches_the_veteran(wechat, butuo, session):
+    # "]]>" ends an XML CDATA section: sent as it is, the reply would not parse.
+    village = butuo.villages["阿布村"]
+    village.address = "村委会]]><b>二楼"
+    session.commit()
+    factories.VeteranFactory(station=village, openid=OPENID)
+
+    assert "地址：村委会]]><b>二楼" in wechat.send_text(OPENID, "联系服务站")

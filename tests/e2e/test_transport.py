@@ -57,6 +57,9 @@ BAD_BODIES = {
     "missing sender": b"<xml><ToUserName>a</ToUserName><CreateTime>1</CreateTime>"
     b"<MsgType>text</MsgType><Content>hi</Content></xml>",
     "empty": b"",
+    "utf-16 hiding a dtd": '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]>'
+    "<xml><ToUserName>a</ToUserName><FromUserName>&a;</FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType>text</MsgType></xml>".encode("utf-16"),
 }
 
 
@@ -89,6 +92,11 @@ def test_follow_welcomes_and_unfollow_stops_pushes(wechat, session):
     assert wechat.send_event("o-follower", "unsubscribe") is None
     session.expire_all()
     assert not session.get(Follower, "o-follower").subscribed
+
+
+def test_follow_through_a_qr_code_is_welcomed_too(wechat, session):
+    welcome = wechat.send_event("o-scanner", "subscribe", EventKey="qrscene_county-513429")
+    assert "欢迎" in welcome and session.get(Follower, "o-scanner").subscribed
 
 
 def test_location_event_is_recorded_and_answered_with_success(wechat, session):

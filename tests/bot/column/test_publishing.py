@@ -208,6 +208,45 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(
     assert reason.startswith("接口调用已达今日上限") and len(reason) == 20 and reason[-1] == "…"
 
 
+def test_a_cover_deleted_from_the_library_is_uploaded_again_for_the_next_story(
+    session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(hours=2))
+    publishing.publish_due(*wiring.column())
+    (cover,) = platform.materials
+    assert platform.delete_material(cover["media_id"])  # an editor tidies the 素材库
+    make_story("butuo", publish_at=ago(hours=1), title="布拖县服务站")  # the same cover picture
+
+    publishing.publish_due(*wiring.column())
+
+    assert wechat_state(session, "butuo").state == "published"
+    (again,) = platform.materials
+    assert again["media_id"] != cover["media_id"]
+    assert platform.drafts[-1]["articles"][0]["thumb_media_id"] == again["media_id"]
+    assert editor_notices(platform) == []
+    make_story("meigu", publish_at=ago(minutes=30), title="美姑县服务站")
+    publishing.publish_due(*wiring.column())
+    assert len(platform.materials) == 1  # the new upload is the one cached
+
+
+def test_a_cover_refused_twice_fails_once_and_publish_slug_then_succeeds(
+    session, platform, make_story
+):
+    make_story("jiudu", publish_at=ago(hours=1))
+    platform.inject("cgi-bin/draft/add", 40007, 40007)
+
+    publishing.publish_due(*wiring.column())
+
+    st = wechat_state(session, "jiudu")
+    assert (st.state, st.failed_step) == ("failed", "uploading")
+    assert "40007" in st.reason
+    assert len(platform.materials) == 2  # uploaded again once, not in a loop
+    assert len(editor_notices(platform)) == len(EDITORS)
+    publishing.publish_story(*wiring.column(), "jiudu", "wechat", again=True)
+    assert wechat_state(session, "jiudu").state == "published"
+    assert len(platform.drafts) == 1
+
+
 def test_an_unauthorised_account_fails_at_submit_and_a_retry_uses_the_same_draft(
     session, platform, make_story
 ):

@@ -12,7 +12,7 @@ def test_home_cards_of_a_registered_veteran_take_one_query(session, count_querie
     with count_queries() as statements:
         cards = directory.home_cards(session, "o-home")  # cold: nothing cached yet
     assert len(statements) == 1, statements
-    assert [(c["name"], c["phone"]) for c in cards] == [
+    assert [(c.name, c.phone) for c in cards] == [
         (village.name, village.phone),
         (township.name, township.phone),
     ]
