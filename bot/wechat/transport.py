@@ -71,6 +71,11 @@ class Account:
     token: str
     app_id: str
     aes_key: str = ""
+    # How far a request's timestamp may lie from our clock. In plaintext mode
+    # the signature covers only token, timestamp and nonce, not the body: a
+    # signed URL that leaked (a log, a proxy) would otherwise post anything,
+    # as anyone, forever.
+    max_skew: int = 300
 
 
 def sign(*parts: str) -> str:
@@ -79,10 +84,22 @@ def sign(*parts: str) -> str:
 
 
 def verify(account: Account, args) -> None:
-    """Check the query's `signature`; raise Refused(403) when it does not match."""
+    """Check the query's `signature` and timestamp; raise Refused(403) when either fails."""
     expected = sign(account.token, args.get("timestamp", ""), args.get("nonce", ""))
-    if not hmac.compare_digest(expected, args.get("signature", "")):
+    if not _same(expected, args.get("signature", "")):
         raise Refused(403, "bad signature")
+    timestamp = args.get("timestamp", "")
+    # isdigit() alone accepts "²" and other Unicode digits int() refuses or misreads.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise Refused(403, "bad timestamp")
+    if abs(int(timestamp) - time.time()) > account.max_skew:
+        raise Refused(403, "stale timestamp")
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison that refuses, rather than raises on, a non-ASCII value."""
+    # compare_digest raises TypeError on a str holding non-ASCII characters.
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def _refuse_dtd(raw: bytes) -> None:
@@ -139,7 +156,7 @@ def _open_envelope(account: Account, args, body: bytes) -> bytes:
     if not cipher_text:
         raise Refused(400, "missing Encrypt")
     expected = sign(account.token, args.get("timestamp", ""), args.get("nonce", ""), cipher_text)
-    if not hmac.compare_digest(expected, args.get("msg_signature", "")):
+    if not _same(expected, args.get("msg_signature", "")):
         raise Refused(403, "bad msg_signature")
     key = base64.b64decode(account.aes_key + "=")
     try:

@@ -26,7 +26,10 @@ def account() -> transport.Account:
     """The account's webhook credentials from the app config."""
     cfg = current_app.config
     return transport.Account(
-        cfg["WECHAT_TOKEN"], cfg["WECHAT_APP_ID"], cfg["WECHAT_ENCODING_AES_KEY"]
+        cfg["WECHAT_TOKEN"],
+        cfg["WECHAT_APP_ID"],
+        cfg["WECHAT_ENCODING_AES_KEY"],
+        cfg["WEBHOOK_MAX_CLOCK_SKEW_SECONDS"],
     )
 
 
