@@ -110,15 +110,15 @@ Produce = Callable[[Mapping[str, str | None]], Answer]
 
 
 def message_key(message: Message) -> str:
-    """MsgId for messages; sender, time, event and key for events (which have no MsgId)."""
+    """Sender and MsgId for messages; sender, time, event and key for events (no MsgId)."""
     fields = message.fields
-    msg_id = fields.get("MsgId")
-    if message.type != "event" and msg_id:
-        return f"dedup:m:{msg_id}"
+    if message.type != "event":
+        # MsgId alone is not enough: a reused or forged one must never hand one
+        # follower another's reply. transport refuses a message without one.
+        return f"dedup:m:{message.source}|{fields['MsgId']}"
     # Job events share sender, time and event when several jobs finish in the
     # same second: MsgID tells MASSSENDJOBFINISH apart (one per county tag),
-    # publish_id tells PUBLISHJOBFINISH apart. A message without a MsgId is
-    # keyed the same way, so it can never be answered with another sender's reply.
+    # publish_id tells PUBLISHJOBFINISH apart.
     info = fields.get("PublishEventInfo")
     publish_id = info.get("publish_id") if isinstance(info, dict) else None
     parts = (message.source, fields.get("CreateTime"), fields.get("Event"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -22,6 +23,31 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
 REQUIRED_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+# Fields WeChat always sends as one plain value; a repeated or nested one is forged.
+PLAIN_FIELDS = (
+    *REQUIRED_FIELDS,
+    "MsgId",
+    "Content",
+    "Recognition",
+    "MediaId",
+    "Format",
+    "Event",
+    "EventKey",
+    "Location_X",
+    "Location_Y",
+    "Scale",
+    "Label",
+    "Latitude",
+    "Longitude",
+    "Precision",
+)
+# Coordinates a location carries: (message type or event, latitude field, longitude field).
+COORDINATES = {
+    "location": ("Location_X", "Location_Y"),
+    "event:location": ("Latitude", "Longitude"),
+}
+# MsgId is a 64-bit unsigned number: at most 20 digits.
+MSG_ID_DIGITS = 20
 
 
 class Refused(Exception):
@@ -118,7 +144,42 @@ def _parse_message(raw: bytes) -> Message:
     missing = [f for f in REQUIRED_FIELDS if not isinstance(fields.get(f), str)]
     if missing:
         raise Refused(400, "missing " + ",".join(missing))
+    _check_fields(fields)
     return Message(fields)
+
+
+def _check_fields(fields: Mapping[str, Any]) -> None:
+    """Refuse (400) the fields WeChat never sends malformed, before anything acts on them."""
+    malformed = [f for f in PLAIN_FIELDS if not isinstance(fields.get(f), str | None)]
+    if malformed:
+        raise Refused(400, "malformed " + ",".join(malformed))
+    if not _digits(fields["CreateTime"], 12):
+        raise Refused(400, "malformed CreateTime")
+    is_event = fields["MsgType"].lower() == "event"
+    # Deduplication keys a message on its sender and MsgId: without one, a
+    # retry could not be told from a new message.
+    if not is_event and not _digits(fields.get("MsgId"), MSG_ID_DIGITS):
+        raise Refused(400, "missing or malformed MsgId")
+    kind = "event:" + (fields.get("Event") or "").lower() if is_event else fields["MsgType"].lower()
+    if kind in COORDINATES:
+        lat, lon = (_number(fields.get(f)) for f in COORDINATES[kind])
+        if lat is None or lon is None or abs(lat) > 90 or abs(lon) > 180:
+            raise Refused(400, "malformed coordinates")
+
+
+def _digits(value: str | None, most: int) -> bool:
+    return bool(value) and value.isascii() and value.isdigit() and len(value) <= most
+
+
+def _number(value: str | None) -> float | None:
+    """A finite decimal number, or None (float() also reads "inf", "nan" and "1_0")."""
+    if not value or not value.isascii() or "_" in value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _parse_xml(raw: bytes) -> ElementTree.Element:

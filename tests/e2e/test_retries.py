@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -114,3 +115,20 @@ def test_redis_round_trips_per_message(app, wechat, session, registered, texts, 
     )
 
     assert replies[0] and counted == trips
+
+
+def test_a_reused_msg_id_never_answers_another_follower(wechat):
+    # MsgId is WeChat's, but anyone who holds a signed URL can post any MsgId.
+    first = wechat.send("o-first", "text", Content="登记", MsgId="880001")
+    second = wechat.send("o-second", "text", Content="菜单", MsgId="880001")
+    assert "同意" in first
+    assert second != first and "联系服务站" in second
+
+
+def test_a_message_without_msg_id_is_refused_not_answered_from_the_cache(wechat):
+    # wechatpy read a missing MsgId as 0: the second follower got the first's reply.
+    wechat.send("o-first", "text", Content="登记", MsgId="0")
+    xml = re.sub(r"<MsgId>\d+</MsgId>", "", wechat.xml("o-second", "text", Content="菜单"))
+    assert "MsgId" not in xml
+    response = wechat.post(xml)
+    assert response.status_code == 400 and "同意" not in response.get_data(as_text=True)
