@@ -138,7 +138,9 @@ def _load_sample_stations(cfg: dict) -> str:
 def _start_children(cfg: dict, env: dict, host: str) -> list[runner.Child]:
     """gunicorn, a Celery worker and beat, in that order."""
     python, level = sys.executable, cfg["LOG_LEVEL"]
-    web = [python, "-m", "gunicorn", "bot.wsgi:app", "--bind", f"{host}:{cfg['PORT']}"]
+    # bot.gunicorn_conf keeps /wechat's signed query strings out of the logs.
+    web = [python, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "bot.wsgi:app"]
+    web += ["--bind", f"{host}:{cfg['PORT']}"]
     web += ["--workers", str(WEB_WORKERS), "--timeout", "30", "--graceful-timeout", "5"]
     # gunicorn 27 opens a control socket in ~/.gunicorn by default; two runs would share it.
     web += ["--no-control-socket"]
