@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
 
@@ -73,17 +74,24 @@ def receive():
 
 
 def _reply(message: transport.Message) -> str:
-    r, key = store.client(), dedup.message_key(message)
+    r, key, lock = store.client(), dedup.message_key(message), dedup.follower_lock(message)
     # What once() reads with its claim: the sender's dialog state, and the
     # version of the station cards 联系服务站 may answer from.
     reads = (state.key(message.source), directory.CARDS_VERSION_KEY)
-    if not router.reads_only(message):
-        return dedup.once(r, key, lambda values: _answer(message, values), reads)
-    # A word that opens a dialog: one round trip. The answer uses this process's
-    # card version, which the store checks against Redis.
-    version = current_app.extensions["station_cards"].version
-    known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
-    return dedup.ahead(r, key, lambda values: _answer(message, values, ahead=True), known, reads)
+    try:
+        if not router.reads_only(message):
+            return dedup.once(r, key, lock, lambda values: _answer(message, values), reads)
+        # A word that opens a dialog: one round trip. The answer uses this process's
+        # card version, which the store checks against Redis.
+        version = current_app.extensions["station_cards"].version
+        known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
+        produce = functools.partial(_answer, message, ahead=True)
+        return dedup.ahead(r, key, lock, produce, known, reads)
+    except dedup.Busy:
+        # The follower's earlier messages are still being answered; nothing was
+        # claimed, so WeChat's retry of this one is handled afresh.
+        log.warning("answering %s: the follower's lock stayed busy", message.type)
+        return transport.text_reply(message, BUSY)
 
 
 def _answer(
