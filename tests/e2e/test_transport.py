@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 
 import pytest
@@ -173,6 +174,19 @@ def test_a_location_is_still_understood(wechat):
 def test_oversized_body_is_refused_with_413(client):
     body = b"<xml><Content>" + b"a" * (65 * 1024) + b"</Content></xml>"
     response = client.post("/wechat", query_string=signed_args(), data=body)
+    assert response.status_code == 413
+
+
+def test_oversized_chunked_body_is_refused_with_413(client):
+    # No Content-Length: werkzeug used to stop at 64 KiB and parse the rest as a body.
+    body = b"<xml><Content>" + b"a" * (65 * 1024) + b"</Content></xml>"
+    response = client.post(
+        "/wechat",
+        query_string=signed_args(),
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn says
+    )
     assert response.status_code == 413
 
 

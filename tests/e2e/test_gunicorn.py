@@ -1,4 +1,4 @@
-"""gunicorn under bot.gunicorn_conf: no log line holds /wechat's signed query string."""
+"""The webhook served by gunicorn under bot.gunicorn_conf, as the Procfile and `run` serve it."""
 
 from __future__ import annotations
 
@@ -80,3 +80,24 @@ def test_a_timed_out_request_leaves_no_signed_url_in_the_logs(gunicorn):
     text = log.read_text()
     assert "Error handling request POST /wechat" in text and '"POST /wechat' in text
     assert "signature=" not in text and "o-secret" not in text
+
+
+def test_a_chunked_body_over_64_kib_is_refused_with_413(gunicorn):
+    base, _port, _log = gunicorn
+    body = b"<xml><Content>" + b"a" * (65 * 1024) + b"</Content></xml>"
+    chunks = (body[i : i + 8192] for i in range(0, len(body), 8192))  # sent chunked
+    answer = requests.post(f"{base}/wechat?{_signed_query('o-big')}", data=chunks, timeout=10)
+    assert answer.status_code == 413
+
+
+def test_a_chunked_message_under_the_limit_is_answered(gunicorn):
+    base, _port, _log = gunicorn
+    xml = (
+        "<xml><ToUserName>gh</ToUserName><FromUserName>o-chunk</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>event</MsgType>"
+        "<Event>unsubscribe</Event></xml>"
+    ).encode()
+    answer = requests.post(
+        f"{base}/wechat?{_signed_query('o-chunk')}", data=iter([xml]), timeout=10
+    )
+    assert answer.status_code == 200
