@@ -67,6 +67,10 @@ DEFAULTS: dict[str, str | None] = {
     # held at a time; a live run renews them every third of it, so a killed worker's
     # lock blocks the next run for at most this long.
     "LOCK_SECONDS": "30",
+    # The webhook refuses (403) a call whose signed timestamp lies further than
+    # this from our clock: a signed URL that leaked cannot be replayed later.
+    # WeChat signs with the current time; keep the server's clock synchronised.
+    "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -161,7 +165,12 @@ def _validate(cfg: dict) -> None:
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
         cfg[key] = int(cfg[key])
-    for key in ("IMPORT_MAX_BYTES", "IMPORT_MAX_FAULTS", "LOCK_SECONDS"):
+    for key in (
+        "IMPORT_MAX_BYTES",
+        "IMPORT_MAX_FAULTS",
+        "LOCK_SECONDS",
+        "WEBHOOK_MAX_CLOCK_SKEW_SECONDS",
+    ):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])

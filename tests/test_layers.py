@@ -24,6 +24,7 @@ FLOOR_NAMES = {EDGE: "edge", DOMAIN: "domain", INFRASTRUCTURE: "infrastructure",
 FLOORS = {
     "bot": EDGE,  # create_app
     "bot.wsgi": EDGE,
+    "bot.gunicorn_conf": EDGE,
     "bot.health": EDGE,
     "bot.commands": EDGE,
     "bot.dialogs": EDGE,

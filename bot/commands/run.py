@@ -26,6 +26,14 @@ from bot.records.imports import station_import
 
 SAMPLE_STATIONS = Path("stations") / "butuo-sample.csv"
 WEB_WORKERS = 2
+# In plaintext mode WeChat's signature covers the query, not the body: whoever
+# reads one signed URL (a log, a proxy) may post any message as that follower
+# until the timestamp goes stale, and every message crosses the wire readable.
+PLAINTEXT_WARNING = (
+    "warning: WECHAT_ENCODING_AES_KEY is not set, so the account runs in plaintext mode: "
+    "message bodies are neither signed nor encrypted. Switch the account to 安全模式 "
+    "(safe mode) and set WECHAT_ENCODING_AES_KEY (see README, 'Safe mode')."
+)
 
 
 @click.command("run")
@@ -43,6 +51,8 @@ def run(host: str) -> None:
         cfg = load_config(raw)
     except ConfigError as exc:
         raise click.ClickException(f"设置有误 {exc}") from exc
+    if not cfg["SANDBOX"] and not cfg["WECHAT_ENCODING_AES_KEY"]:
+        click.echo(PLAINTEXT_WARNING, err=True)
     _check_port_free(host, cfg["PORT"], "PORT")
     # Signals stay caught while the stack unwinds, so a second Ctrl-C can hurry it.
     with runner.StopSignals() as signals, ExitStack() as stack:
@@ -138,7 +148,9 @@ def _load_sample_stations(cfg: dict) -> str:
 def _start_children(cfg: dict, env: dict, host: str) -> list[runner.Child]:
     """gunicorn, a Celery worker and beat, in that order."""
     python, level = sys.executable, cfg["LOG_LEVEL"]
-    web = [python, "-m", "gunicorn", "bot.wsgi:app", "--bind", f"{host}:{cfg['PORT']}"]
+    # bot.gunicorn_conf keeps /wechat's signed query strings out of the logs.
+    web = [python, "-m", "gunicorn", "-c", "python:bot.gunicorn_conf", "bot.wsgi:app"]
+    web += ["--bind", f"{host}:{cfg['PORT']}"]
     web += ["--workers", str(WEB_WORKERS), "--timeout", "30", "--graceful-timeout", "5"]
     # gunicorn 27 opens a control socket in ~/.gunicorn by default; two runs would share it.
     web += ["--no-control-socket"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Mapping
@@ -22,6 +23,31 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
 REQUIRED_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+# Fields WeChat always sends as one plain value; a repeated or nested one is forged.
+PLAIN_FIELDS = (
+    *REQUIRED_FIELDS,
+    "MsgId",
+    "Content",
+    "Recognition",
+    "MediaId",
+    "Format",
+    "Event",
+    "EventKey",
+    "Location_X",
+    "Location_Y",
+    "Scale",
+    "Label",
+    "Latitude",
+    "Longitude",
+    "Precision",
+)
+# Coordinates a location carries: (message type or event, latitude field, longitude field).
+COORDINATES = {
+    "location": ("Location_X", "Location_Y"),
+    "event:location": ("Latitude", "Longitude"),
+}
+# MsgId is a 64-bit unsigned number: at most 20 digits.
+MSG_ID_DIGITS = 20
 
 
 class Refused(Exception):
@@ -71,6 +97,11 @@ class Account:
     token: str
     app_id: str
     aes_key: str = ""
+    # How far a request's timestamp may lie from our clock. In plaintext mode
+    # the signature covers only token, timestamp and nonce, not the body: a
+    # signed URL that leaked (a log, a proxy) would otherwise post anything,
+    # as anyone, forever.
+    max_skew: int = 300
 
 
 def sign(*parts: str) -> str:
@@ -79,10 +110,22 @@ def sign(*parts: str) -> str:
 
 
 def verify(account: Account, args) -> None:
-    """Check the query's `signature`; raise Refused(403) when it does not match."""
+    """Check the query's `signature` and timestamp; raise Refused(403) when either fails."""
     expected = sign(account.token, args.get("timestamp", ""), args.get("nonce", ""))
-    if not hmac.compare_digest(expected, args.get("signature", "")):
+    if not _same(expected, args.get("signature", "")):
         raise Refused(403, "bad signature")
+    timestamp = args.get("timestamp", "")
+    # isdigit() alone accepts "²" and other Unicode digits int() refuses or misreads.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise Refused(403, "bad timestamp")
+    if abs(int(timestamp) - time.time()) > account.max_skew:
+        raise Refused(403, "stale timestamp")
+
+
+def _same(expected: str, given: str) -> bool:
+    """Constant-time comparison that refuses, rather than raises on, a non-ASCII value."""
+    # compare_digest raises TypeError on a str holding non-ASCII characters.
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
 
 
 def _refuse_dtd(raw: bytes) -> None:
@@ -101,7 +144,42 @@ def _parse_message(raw: bytes) -> Message:
     missing = [f for f in REQUIRED_FIELDS if not isinstance(fields.get(f), str)]
     if missing:
         raise Refused(400, "missing " + ",".join(missing))
+    _check_fields(fields)
     return Message(fields)
+
+
+def _check_fields(fields: Mapping[str, Any]) -> None:
+    """Refuse (400) the fields WeChat never sends malformed, before anything acts on them."""
+    malformed = [f for f in PLAIN_FIELDS if not isinstance(fields.get(f), str | None)]
+    if malformed:
+        raise Refused(400, "malformed " + ",".join(malformed))
+    if not _digits(fields["CreateTime"], 12):
+        raise Refused(400, "malformed CreateTime")
+    is_event = fields["MsgType"].lower() == "event"
+    # Deduplication keys a message on its sender and MsgId: without one, a
+    # retry could not be told from a new message.
+    if not is_event and not _digits(fields.get("MsgId"), MSG_ID_DIGITS):
+        raise Refused(400, "missing or malformed MsgId")
+    kind = "event:" + (fields.get("Event") or "").lower() if is_event else fields["MsgType"].lower()
+    if kind in COORDINATES:
+        lat, lon = (_number(fields.get(f)) for f in COORDINATES[kind])
+        if lat is None or lon is None or abs(lat) > 90 or abs(lon) > 180:
+            raise Refused(400, "malformed coordinates")
+
+
+def _digits(value: str | None, most: int) -> bool:
+    return bool(value) and value.isascii() and value.isdigit() and len(value) <= most
+
+
+def _number(value: str | None) -> float | None:
+    """A finite decimal number, or None (float() also reads "inf", "nan" and "1_0")."""
+    if not value or not value.isascii() or "_" in value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _parse_xml(raw: bytes) -> ElementTree.Element:
@@ -139,7 +217,7 @@ def _open_envelope(account: Account, args, body: bytes) -> bytes:
     if not cipher_text:
         raise Refused(400, "missing Encrypt")
     expected = sign(account.token, args.get("timestamp", ""), args.get("nonce", ""), cipher_text)
-    if not hmac.compare_digest(expected, args.get("msg_signature", "")):
+    if not _same(expected, args.get("msg_signature", "")):
         raise Refused(403, "bad msg_signature")
     key = base64.b64decode(account.aes_key + "=")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
 
@@ -26,7 +27,10 @@ def account() -> transport.Account:
     """The account's webhook credentials from the app config."""
     cfg = current_app.config
     return transport.Account(
-        cfg["WECHAT_TOKEN"], cfg["WECHAT_APP_ID"], cfg["WECHAT_ENCODING_AES_KEY"]
+        cfg["WECHAT_TOKEN"],
+        cfg["WECHAT_APP_ID"],
+        cfg["WECHAT_ENCODING_AES_KEY"],
+        cfg["WEBHOOK_MAX_CLOCK_SKEW_SECONDS"],
     )
 
 
@@ -45,7 +49,7 @@ def receive():
     """Answer one message or event, always within WeChat's 5 seconds."""
     acct = account()
     try:
-        body = request.get_data(cache=False)
+        body = _read_body()
         message, encrypted = transport.open_message(acct, request.args, body)
     except RequestEntityTooLarge:
         return Response("too large", status=413, mimetype="text/plain")
@@ -69,18 +73,36 @@ def receive():
     )
 
 
+def _read_body() -> bytes:
+    """The request body; RequestEntityTooLarge when it passes MAX_CONTENT_LENGTH, chunked or not."""
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    # werkzeug stops reading a chunked body (no Content-Length) at the limit
+    # without a word: what it read is the body's first 64 KiB, not a body.
+    if request.content_length is None and limit is not None and len(body) >= limit:
+        raise RequestEntityTooLarge
+    return body
+
+
 def _reply(message: transport.Message) -> str:
-    r, key = store.client(), dedup.message_key(message)
+    r, key, lock = store.client(), dedup.message_key(message), dedup.follower_lock(message)
     # What once() reads with its claim: the sender's dialog state, and the
     # version of the station cards 联系服务站 may answer from.
     reads = (state.key(message.source), directory.CARDS_VERSION_KEY)
-    if not router.reads_only(message):
-        return dedup.once(r, key, lambda values: _answer(message, values), reads)
-    # A word that opens a dialog: one round trip. The answer uses this process's
-    # card version, which the store checks against Redis.
-    version = current_app.extensions["station_cards"].version
-    known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
-    return dedup.ahead(r, key, lambda values: _answer(message, values, ahead=True), known, reads)
+    try:
+        if not router.reads_only(message):
+            return dedup.once(r, key, lock, lambda values: _answer(message, values), reads)
+        # A word that opens a dialog: one round trip. The answer uses this process's
+        # card version, which the store checks against Redis.
+        version = current_app.extensions["station_cards"].version
+        known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
+        produce = functools.partial(_answer, message, ahead=True)
+        return dedup.ahead(r, key, lock, produce, known, reads)
+    except dedup.Busy:
+        # The follower's earlier messages are still being answered; nothing was
+        # claimed, so WeChat's retry of this one is handled afresh.
+        log.warning("answering %s: the follower's lock stayed busy", message.type)
+        return transport.text_reply(message, BUSY)
 
 
 def _answer(

@@ -68,6 +68,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"IMPORT_MAX_BYTES": "10MB"}, "IMPORT_MAX_BYTES: must be a whole number"),
         ({"IMPORT_MAX_FAULTS": "0"}, "IMPORT_MAX_FAULTS: must be a whole number above 0"),
         ({"LOCK_SECONDS": "0"}, "LOCK_SECONDS: must be a whole number above 0"),
+        ({"WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "5m"}, "WEBHOOK_MAX_CLOCK_SKEW"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
     ],
 )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 from sqlalchemy import func, select
 
-from bot.models import Consent
+from bot.models import Consent, HelpRequest
 from tests.conftest import APP_ID, TOKEN
 from tests.fixtures import factories
 from tests.fixtures.driver import WeChatDriver
@@ -114,3 +115,53 @@ def test_redis_round_trips_per_message(app, wechat, session, registered, texts, 
     )
 
     assert replies[0] and counted == trips
+
+
+def test_a_reused_msg_id_never_answers_another_follower(wechat):
+    # MsgId is WeChat's, but anyone who holds a signed URL can post any MsgId.
+    first = wechat.send("o-first", "text", Content="登记", MsgId="880001")
+    second = wechat.send("o-second", "text", Content="菜单", MsgId="880001")
+    assert "同意" in first
+    assert second != first and "联系服务站" in second
+
+
+def test_a_message_without_msg_id_is_refused_not_answered_from_the_cache(wechat):
+    # wechatpy read a missing MsgId as 0: the second follower got the first's reply.
+    wechat.send("o-first", "text", Content="登记", MsgId="0")
+    xml = re.sub(r"<MsgId>\d+</MsgId>", "", wechat.xml("o-second", "text", Content="菜单"))
+    assert "MsgId" not in xml
+    response = wechat.post(xml)
+    assert response.status_code == 400 and "同意" not in response.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("committed_db")
+def test_a_burst_from_one_follower_is_handled_in_order(app, wechat, session):
+    # Twenty messages at once at the last step of 求助 filed two requests.
+    directory = factories.butuo()
+    factories.VeteranFactory(station=directory.villages["好谷村"], openid="o-burst")
+    session.commit()
+    wechat.converse("o-burst", "求助", "2")
+    xmls = [wechat.xml("o-burst", "text", Content=f"房子漏雨 {i}") for i in range(20)]
+
+    def post(xml):
+        response = WeChatDriver(app.test_client(), TOKEN, APP_ID).post(xml)
+        return response.status_code, response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(post, xmls))
+    assert {status for status, _ in answers} == {200}
+    session.expire_all()
+    (filed,) = session.scalars(select(HelpRequest).where(HelpRequest.openid == "o-burst")).all()
+    assert sum(filed.number in text for _, text in answers) == 1
+
+
+def test_a_message_that_waits_too_long_for_its_follower_is_busy_then_retried(app, wechat):
+    # Another web process is answering this follower (its lock is held).
+    r = redis.Redis.from_url(app.config["REDIS_URL"])
+    r.set("dedup:lock:o-waiting", "another-process", px=10_000)
+    xml = wechat.xml("o-waiting", "text", Content="菜单")
+    assert "系统繁忙" in wechat.reply(wechat.post(xml))["Content"]
+    r.delete("dedup:lock:o-waiting")
+    r.close()
+    # Nothing was claimed: WeChat's retry of the same message is answered.
+    assert "联系服务站" in wechat.reply(wechat.post(xml))["Content"]
