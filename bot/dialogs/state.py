@@ -7,6 +7,11 @@ changes over to be stored with the reply, so a retry never sees the reply
 without them and a failed attempt leaves the state as it was; read() names
 the values the answer was worked out from. Outside a webhook call every
 function goes straight to Redis.
+
+The state holds what a follower is typing in (a registrant's name, a help
+request's text), so it rests in Redis encrypted with the field cipher as a
+whole; the copy keeps the stored (encrypted) values, which the store
+compares with Redis as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 from flask import current_app, has_request_context, request
 
 from bot import store
+from bot.crypto import cipher
 from bot.wechat.dedup import Write
 
 _ENVIRON_KEY = "veteranbot.redis_copy"
@@ -58,12 +64,15 @@ def read(name: str) -> str | None:
 def load(openid: str) -> dict | None:
     """The follower's open dialog (`{"dialog": name, "step": ..., ...}`), or None."""
     raw = read(key(openid))
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    # A state saved in the clear before the state was encrypted: a JSON object.
+    return json.loads(raw if raw.startswith("{") else cipher().decrypt(raw))
 
 
 def save(openid: str, state: dict) -> None:
     """Store the dialog state, restarting its expiry."""
-    raw = json.dumps(state, ensure_ascii=False)
+    raw = cipher().encrypt(json.dumps(state, ensure_ascii=False))
     copy = _copy()
     if copy is not None:
         copy.changed[key(openid)] = raw

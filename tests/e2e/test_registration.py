@@ -302,7 +302,7 @@ def test_id_number_never_rests_in_plaintext(wechat, session, butuo):
     assert all(
         ID.encode() not in value and PHONE.encode() not in value for value in stored.values()
     )
-    dialog = json.loads(r.get(f"dialog:{OPENID}"))
+    dialog = json.loads(cipher().decrypt(r.get(f"dialog:{OPENID}")))
     assert cipher().decrypt(dialog["id"]) == ID
 
     wechat.converse(OPENID, "九都", "好谷", "2003", "2008", "确认")
