@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import db, store
+from bot.crypto import cipher
 from bot.dialogs import router, state
 from bot.dialogs.reply import Reply
 from bot.records import directory
@@ -89,15 +90,19 @@ def _reply(message: transport.Message) -> str:
     # What once() reads with its claim: the sender's dialog state, and the
     # version of the station cards 联系服务站 may answer from.
     reads = (state.key(message.source), directory.CARDS_VERSION_KEY)
+    # Replies rest in Redis sealed (they may name the follower, show a file
+    # number); the ones this call worked out are answered without unsealing.
+    made: dict[str, str] = {}
     try:
         if not router.reads_only(message):
-            return dedup.once(r, key, lock, lambda values: _answer(message, values), reads)
+            produce = functools.partial(_answer, message, made=made)
+            return _unseal(dedup.once(r, key, lock, produce, reads), made)
         # A word that opens a dialog: one round trip. The answer uses this process's
         # card version, which the store checks against Redis.
         version = current_app.extensions["station_cards"].version
         known = {} if version is None else {directory.CARDS_VERSION_KEY: version}
-        produce = functools.partial(_answer, message, ahead=True)
-        return dedup.ahead(r, key, lock, produce, known, reads)
+        produce = functools.partial(_answer, message, made=made, ahead=True)
+        return _unseal(dedup.ahead(r, key, lock, produce, known, reads), made)
     except dedup.Busy:
         # The follower's earlier messages are still being answered; nothing was
         # claimed, so WeChat's retry of this one is handled afresh.
@@ -106,7 +111,10 @@ def _reply(message: transport.Message) -> str:
 
 
 def _answer(
-    message: transport.Message, values: Mapping[str, str | None], ahead: bool = False
+    message: transport.Message,
+    values: Mapping[str, str | None],
+    made: dict[str, str],
+    ahead: bool = False,
 ) -> dedup.Answer:
     state.begin(values)
     g.answering_ahead = ahead
@@ -114,8 +122,23 @@ def _answer(
         reply: Reply = router.handle(message)
     finally:
         g.answering_ahead = False
-    xml = "success" if reply.text is None else transport.text_reply(message, reply.text)
-    return dedup.Answer(xml, state.writes(), state.used())
+    if reply.text is None:
+        return dedup.Answer("success", state.writes(), state.used())
+    xml = transport.text_reply(message, reply.text)
+    sealed = cipher().encrypt(xml)
+    made[sealed] = xml
+    return dedup.Answer(sealed, state.writes(), state.used())
+
+
+def _unseal(stored: str, made: Mapping[str, str]) -> str:
+    """The reply to answer with: as this call made it, else unsealed from Redis."""
+    if stored in made:
+        return made[stored]
+    # 'success': nothing to say, or another attempt still at work (dedup answers
+    # it then); '<xml>…': stored in the clear before replies were sealed.
+    if stored == "success" or stored.startswith("<"):
+        return stored
+    return cipher().decrypt(stored)
 
 
 @event.listens_for(Session, "before_commit")
