@@ -7,6 +7,7 @@ once a packet is BODY_READ_SECONDS late, or its connection is closed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -31,6 +32,13 @@ TEXT = (
 @pytest.fixture
 def shipped_gunicorn(tmp_path, redis_url):
     """gunicorn with only what the Procfile adds to bot.gunicorn_conf; yields its port."""
+    with serve(tmp_path, redis_url) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def serve(tmp_path, redis_url: str):
+    """Run gunicorn as the Procfile does (2 workers, the shipped config); yield its port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTSIDE)}
     env.update(
