@@ -7,6 +7,13 @@ signature does not cover the body, so a logged URL would let its reader post
 messages as the follower until the timestamp goes stale. gunicorn writes the
 full URL when a worker times out or a request fails ("Error handling request
 POST /wechat?signature=…") and in the access log's %(r)s.
+
+Its other job: a few slow clients must not hold anyone else's answer up.
+A sync worker serves one connection at a time, so two clients trickling a
+body tied both workers up for 30 s and ended in gunicorn's own 500. gthread
+workers serve THREADS connections each, a body read waits at most
+BODY_READ_SECONDS between packets (werkzeug then answers 400), and the worker
+timeout only watches the worker's main loop, which never blocks on a client.
 """
 
 from __future__ import annotations
@@ -55,6 +62,16 @@ class SafeLogger(Logger):
         return {k: scrub(v) if isinstance(v, str) else v for k, v in atoms.items()}
 
 
+def pre_request(worker, req) -> None:
+    """Bound the wait for each packet of the body: a client that stalls gets 400, not a thread."""
+    worker.log.debug("%s %s", req.method, req.path)
+    # gthread reads the body in a blocking thread with no timeout of its own;
+    # the timeout turns werkzeug's read into ClientDisconnected (400).
+    sock = getattr(req.unreader, "sock", None)  # HTTP/2 streams have none
+    if sock is not None:
+        sock.settimeout(BODY_READ_SECONDS)
+
+
 def post_worker_init(_worker) -> None:
     """Filter the app's own handlers too (bot.wsgi sets them up as the worker loads it)."""
     for handler in logging.getLogger().handlers:
@@ -62,4 +79,15 @@ def post_worker_init(_worker) -> None:
     logging.getLogger("werkzeug").addFilter(DropSignedQueries())
 
 
+# Per worker: the database pool (5 + 10 overflow) covers them all.
+THREADS = 8
+# WeChat posts a message of a few KiB in one go; 2 s between packets is generous.
+BODY_READ_SECONDS = 2.0
+
 logger_class = SafeLogger
+worker_class = "gthread"
+threads = THREADS
+# gthread's worker timeout is a heartbeat of the main loop, not of requests.
+timeout = 30
+# An idle kept-alive connection waits in the poller, not in a thread; short anyway.
+keepalive = 2

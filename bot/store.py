@@ -38,6 +38,11 @@ def embedded_url(server) -> str:
     return f"unix://{server.socket_file}"
 
 
+# Redis answers in a millisecond or two; a call that takes a second has met a
+# hung server, and the webhook (bot.wechat.dedup.BUDGET_SECONDS) cannot wait longer.
+TIMEOUT_SECONDS = 1.0
+
+
 def init_app(app: Flask) -> None:
     """Nothing connects yet; url() and client() do on first use."""
     app.extensions["redis"] = None
@@ -59,7 +64,10 @@ def client(app: Flask | None = None) -> redis.Redis:
     app = app or current_app
     if app.extensions["redis"] is None:
         app.extensions["redis"] = redis.Redis.from_url(
-            url(app), decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+            url(app),
+            decode_responses=True,
+            socket_timeout=TIMEOUT_SECONDS,
+            socket_connect_timeout=TIMEOUT_SECONDS,
         )
     return app.extensions["redis"]
 

@@ -33,17 +33,23 @@ from redis.commands.core import Script
 from bot.wechat.transport import Message
 
 PENDING = "\x00pending"
+# Every webhook call answers within this, "busy" included: WeChat gives up at 5 s.
+# Its parts, with each Redis call at most bot.store.TIMEOUT_SECONDS (1 s): the
+# claim waits LOCK_WAIT_SECONDS plus one call, the database gets what is left
+# but one call (bot.wechat.views), and the store is that last call.
+BUDGET_SECONDS = 4.0
 CLAIM_SECONDS = 30
 REPLY_SECONDS = 600
-WAIT_SECONDS = 4.0
+# A retry waits this long for the first attempt's reply, plus one call.
+WAIT_SECONDS = 2.0
 # Rounds of ahead() when the values it read keep changing under it.
 AHEAD_ROUNDS = 3
 # One follower's messages are handled one at a time: twenty at once at the
-# last step of 求助 filed two requests. The lock outlives any answer but
-# frees a dead process's follower soon; a message that cannot get it within
-# the budget answers "busy" and WeChat retries it.
+# last step of 求助 filed two requests. The lock outlives any answer (each is
+# done within BUDGET_SECONDS) but frees a dead process's follower soon; a
+# message that cannot get it within the wait answers "busy" and WeChat retries it.
 LOCK_MILLISECONDS = 5000
-LOCK_WAIT_SECONDS = 3.0
+LOCK_WAIT_SECONDS = 1.5
 
 # KEYS[1] is the message's key, KEYS[2] the follower's lock, KEYS[3..] the keys
 # to read for the attempt that claims the message. The message is claimed only

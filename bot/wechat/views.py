@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, g, has_app_context, request
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import db, store
@@ -48,6 +49,7 @@ def handshake():
 @bp.post("/wechat")
 def receive():
     """Answer one message or event, always within WeChat's 5 seconds."""
+    g.webhook_deadline = time.monotonic() + dedup.BUDGET_SECONDS
     acct = account()
     try:
         body = _read_body()
@@ -147,6 +149,23 @@ def _refuse_commit_ahead(_session: Session) -> None:
     # it must change nothing: a commit there is a bug, and must fail loudly.
     if has_app_context() and g.get("answering_ahead"):
         raise RuntimeError("an answer worked out ahead of its claim tried to commit")
+
+
+@event.listens_for(Session, "after_begin")
+def _budget_database(_session: Session, _tx: SessionTransaction, conn: Connection) -> None:
+    # The database gets what is left of the webhook's budget but the one Redis
+    # call that stores the reply: a statement (PostgreSQL) or a wait for
+    # SQLite's write lock (15 s by default) past it fails, and the view answers busy.
+    deadline = g.get("webhook_deadline") if has_app_context() else None
+    if deadline is None:
+        return
+    left = deadline - time.monotonic() - store.TIMEOUT_SECONDS
+    milliseconds = max(100, int(left * 1000))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+    elif conn.dialect.name == "sqlite":
+        # Per connection, not per transaction: the next call on it sets its own.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds}")
 
 
 def _refuse(exc: transport.Refused) -> Response:
