@@ -30,7 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     station.init_app(app)  # the station-card cache and the commits that drop it
 
-    app.register_blueprint(views.bp)
+    views.init_app(app)  # /wechat, and its hooks on the app's sessions
     app.register_blueprint(health.bp)
     app.register_blueprint(site_view.bp)
     preview.init_app(app)  # /preview/, in SANDBOX mode only

@@ -20,6 +20,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_OPTIONS = {"compare_type": True, "compare_server_default": True, "render_as_batch": True}
 
 
+# How long SQLite waits for another writer's lock before it gives up.
+SQLITE_BUSY_SECONDS = 15
+
+
 class Base(DeclarativeBase):
     """Declarative base of every model."""
 
@@ -30,10 +34,13 @@ def make_engine(url: str) -> Engine:
     # phones, ID hashes) into tracebacks and logs.
     private = {"hide_parameters": True}
     if url.startswith("sqlite"):
-        connect = {"timeout": 15, "check_same_thread": False}
+        connect = {"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}
         engine = create_engine(url, connect_args=connect, **private)
         event.listen(engine, "do_connect", _private_file)
         event.listen(engine, "connect", _sqlite_pragmas)
+        # The webhook shortens the wait to its budget; the next user of the
+        # connection gets the usual wait back.
+        event.listen(engine, "checkin", _sqlite_default_wait)
         return engine
     # A server that does not answer must not hold the webhook past its budget;
     # its statements are bounded per call (bot.wechat.views).
@@ -55,6 +62,11 @@ def _private_file(_dialect, _record, cargs, _cparams) -> None:
     # There already, or no folder (SQLite will say so): nothing to create.
     with contextlib.suppress(FileExistsError, FileNotFoundError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _sqlite_default_wait(dbapi_conn, _record) -> None:
+    if dbapi_conn is not None:
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

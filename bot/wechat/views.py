@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, current_app, g, has_app_context, request
+from flask import Blueprint, Flask, Response, current_app, g, has_app_context, request
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -143,7 +143,14 @@ def _unseal(stored: str, made: Mapping[str, str]) -> str:
     return cipher().decrypt(stored)
 
 
-@event.listens_for(Session, "before_commit")
+def init_app(app: Flask) -> None:
+    """Register /wechat and the hooks its answers need on the app's sessions."""
+    app.register_blueprint(bp)
+    sessions = app.extensions["db"]
+    event.listen(sessions, "before_commit", _refuse_commit_ahead)
+    event.listen(sessions, "after_begin", _budget_database)
+
+
 def _refuse_commit_ahead(_session: Session) -> None:
     # An answer worked out before its claim may run twice for one message, so
     # it must change nothing: a commit there is a bug, and must fail loudly.
@@ -151,7 +158,6 @@ def _refuse_commit_ahead(_session: Session) -> None:
         raise RuntimeError("an answer worked out ahead of its claim tried to commit")
 
 
-@event.listens_for(Session, "after_begin")
 def _budget_database(_session: Session, _tx: SessionTransaction, conn: Connection) -> None:
     # The database gets what is left of the webhook's budget but the one Redis
     # call that stores the reply: a statement (PostgreSQL) or a wait for
@@ -164,7 +170,8 @@ def _budget_database(_session: Session, _tx: SessionTransaction, conn: Connectio
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
     elif conn.dialect.name == "sqlite":
-        # Per connection, not per transaction: the next call on it sets its own.
+        # Per connection, not per transaction: bot.db puts the default back when
+        # the connection returns to the pool.
         conn.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds}")
 
 
