@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-slow lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,11 @@ install: $(STAMP)  ## create .venv and install the project with its dev extras
 run: install  ## start web, worker, beat (and the private Redis and WeChat sandbox when needed)
 	$(BIN)/veteranbot run
 
-test: install lint  ## ruff, then the whole test suite
-	$(BIN)/pytest
+test: install lint  ## ruff, then the test suite (quick: the slow suites are left to test-slow)
+	$(BIN)/pytest -m "not slow"
+
+test-slow: install  ## the slow suites: faults, gunicorn, killed runs, veteranbot run (.ci/run runs them)
+	$(BIN)/pytest -m slow
 
 lint: install  ## ruff check and format check
 	$(BIN)/ruff check .

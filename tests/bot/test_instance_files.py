@@ -12,6 +12,9 @@ from click.testing import CliRunner
 from bot import store
 from bot.commands import main
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

@@ -14,6 +14,9 @@ from bot.wechat import dedup
 from tests.conftest import APP_ID, TOKEN
 from tests.fixtures.driver import WeChatDriver
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 BUSY = "系统繁忙，请稍后再试"
 
 

@@ -16,6 +16,9 @@ from bot.wechat.transport import sign
 from tests.conftest import DATA_KEY, SECRET_KEY
 from tests.e2e.test_run import free_port
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 _OUTSIDE = ("WECHAT_", "DATABASE_", "REDIS_")
 
 

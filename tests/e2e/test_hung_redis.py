@@ -21,6 +21,9 @@ from tests.e2e.test_gunicorn import _signed_query
 from tests.e2e.test_run import free_port
 from tests.e2e.test_slow_clients import TEXT, serve
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 BUSY = "系统繁忙，请稍后再试"
 
 

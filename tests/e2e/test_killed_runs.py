@@ -24,6 +24,9 @@ from publisher.story import SHANGHAI
 from tests.fixtures import wiring
 from tests.fixtures.publishing import ago, channel_state, publishing_settings
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 # Short enough for a test to wait out; the heartbeat renews it every third of that.
 LOCK_SECONDS = 2

@@ -32,6 +32,9 @@ from tasks import celery_init_app
 from tests.fixtures import factories
 from tests.fixtures.proxy import CuttableProxy
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 ROOT = Path(__file__).resolve().parents[2]
 # A worker process delivering some rows, to be killed mid-send.

@@ -22,6 +22,9 @@ import xmltodict
 from bot.config import SANDBOX_CREDENTIALS
 from bot.wechat.transport import sign
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30

@@ -22,6 +22,9 @@ from tests.conftest import DATA_KEY, SECRET_KEY
 from tests.e2e.test_gunicorn import _OUTSIDE, _signed_query, _wait_listening
 from tests.e2e.test_run import free_port
 
+# Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
+pytestmark = pytest.mark.slow
+
 TEXT = (
     "<xml><ToUserName>gh</ToUserName><FromUserName>{openid}</FromUserName>"
     "<CreateTime>{now}</CreateTime><MsgType>text</MsgType><Content>菜单</Content>"
