@@ -14,6 +14,8 @@ KEYWORDS = {
     "求助": help_request.start,
     "我的求助": help_request.my_requests,
     "进度": help_request.my_requests,
+    "找服务站": station.start,
+    # The menu button's old name: people keep saying what they learnt.
     "联系服务站": station.start,
     "服务站": station.start,
     "菜单": menu.show,

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from bot.sandbox import articles
+from bot.sandbox import articles, menus
 from bot.sandbox.platform import PlatformState
 from bot.wechat.transport import sign
 
@@ -170,9 +170,8 @@ def create_emulator(state: PlatformState) -> Flask:
     @app.route("/cgi-bin/menu/create", methods=["POST"])
     def menu_create():
         body = request.get_json(force=True)
-        buttons = body.get("button", [])
-        if not 1 <= len(buttons) <= 3 or any(len(b.get("sub_button", [])) > 5 for b in buttons):
-            return error(40016, "invalid button size")
+        if refused := menus.fault(body):
+            return error(*refused)
         with state.lock:
             state.menu = body
         return error(0, "ok")

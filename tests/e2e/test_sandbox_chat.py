@@ -30,7 +30,7 @@ def test_page_renders_in_chinese_with_its_assets(client):
         "模拟语音",
         "登记",
         "求助",
-        "联系服务站",
+        "找服务站",
         "取消关注",
         STAFF,
         "veteranbot staff add",

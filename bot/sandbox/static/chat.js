@@ -122,7 +122,7 @@
     log.innerHTML = saved ? saved.html : "";
     since = saved ? saved.since : 0;
     if (!saved) {
-      note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“联系服务站”。");
+      note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“找服务站”。");
       note("当前身份：" + openid);
     }
     $("staff-hint").hidden = openid !== staffOpenid;
