@@ -16,7 +16,7 @@ from bot import clock, db, queue
 from bot.crypto import cipher
 from bot.dialogs import choices, station
 from bot.dialogs import state as dialog_state
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import HelpRequest, Station
 from bot.models.requests import CATEGORIES
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 MIN_DESCRIPTION = 2
 MAX_DESCRIPTION = 500
-LIST_LATEST = 10
+# 我的求助 lists the latest first, as many as a reply holds (bot.dialogs.reply);
+# this only bounds the query for a follower who filed hundreds.
+LIST_LATEST = 200
 # Timestamps are stored in UTC; veterans read Beijing time.
 
 
@@ -79,7 +81,7 @@ def my_requests(turn: Turn) -> Reply:
         }
         for r in rows
     ]
-    return Reply(render_template("replies/help_list.txt", items=items))
+    return Reply(fitted("replies/help_list.txt", "items", items))
 
 
 def _place(turn: Turn, current: dict) -> Reply:
