@@ -71,6 +71,16 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
+    # The bot's own public base URL, for links in staff notices (a call-back
+    # request's recording). Derived from PORT when unset.
+    "PUBLIC_URL": None,
+    # A speech-recognition service for voice messages WeChat sent without text:
+    # the audio is POSTed there and its {"text": …} used as if WeChat had heard it.
+    # Empty: no recognition, the follower is offered a call-back instead.
+    "SPEECH_RECOGNITION_URL": "",
+    # How long the webhook waits for the download and the recognition together;
+    # at most 2 s of its 4 s budget.
+    "SPEECH_RECOGNITION_SECONDS": "1.5",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -131,6 +141,7 @@ def load_config(raw: dict) -> dict:
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
+    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
     _validate(cfg)
     return cfg
 
@@ -174,12 +185,27 @@ def _validate(cfg: dict) -> None:
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])
-    for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
+    for key in ("WECHAT_API_BASE_URL", "SITE_URL", "PUBLIC_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
+    _validate_speech(cfg)
     _validate_greetings(cfg)
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+
+
+def _validate_speech(cfg: dict) -> None:
+    url = cfg["SPEECH_RECOGNITION_URL"] or ""
+    if url and urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError("SPEECH_RECOGNITION_URL: must be an http(s) URL, or empty")
+    try:
+        seconds = float(cfg["SPEECH_RECOGNITION_SECONDS"])
+    except ValueError:
+        seconds = 0.0
+    # The webhook answers within 4 s: the follower's lock, Redis and the database need the rest.
+    if not 0 < seconds <= 2:
+        raise ConfigError("SPEECH_RECOGNITION_SECONDS: must be a number above 0, at most 2")
+    cfg["SPEECH_RECOGNITION_SECONDS"] = seconds
 
 
 def _validate_greetings(cfg: dict) -> None:

@@ -287,6 +287,7 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.calls.clear()
         platform.faults.clear()
         platform.menu = None
+        platform.media.clear()
         platform.token_fetches = 0
     platform.reset_publishing()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dialogs import events, help_request, menu, registration, staff, state, station
+from bot.dialogs import events, help_request, menu, registration, staff, state, station, voice
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Event, Turn
 from bot.wechat.transport import Message
@@ -60,6 +60,12 @@ def handle(message: Message) -> Reply:
         text = message.text("Content").strip()
     elif kind == "voice":
         text = message.text("Recognition").strip(TRAILING)
+        media_id, fmt = message.text("MediaId"), message.text("Format")
+        if not text and media_id:
+            heard = voice.hear(media_id, fmt)
+            text = heard.text.strip(TRAILING)
+            if not text:
+                return voice.offer(openid, media_id, fmt, heard.audio)
         if not text:
             return menu.voice_unrecognised()
     else:
@@ -99,6 +105,11 @@ def _text(turn: Turn) -> Reply:
 
 def _continue(turn: Turn) -> Reply:
     current = state.load(turn.openid)
+    if current and current.get("dialog") == "voice":
+        # The call-back offer takes "1"; anything else goes to what the voice interrupted.
+        if (reply := voice.step(turn, current)) is not None:
+            return reply
+        current = state.load(turn.openid)
     if current and current.get("dialog") in DIALOGS:
         return DIALOGS[current["dialog"]](turn, current)
     if turn.has_location:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from bot.sandbox import articles, menus
+from bot.sandbox import articles, media, menus
 from bot.sandbox.platform import PlatformState
 from bot.wechat.transport import sign
 
@@ -177,6 +177,7 @@ def create_emulator(state: PlatformState) -> Flask:
         return error(0, "ok")
 
     articles.register(app, state, error, lambda build: notify(state, build))
+    media.register(app, state)
 
     @app.route("/_sandbox/messages/<openid>")
     def sandbox_messages(openid):

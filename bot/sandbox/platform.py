@@ -43,6 +43,8 @@ class PlatformState:
     # (openid, client_msg_id) -> the template message it delivered, for repeats.
     template_ids: dict[tuple[str, str], dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    # Temporary media (voice messages) by MediaId: audio, format, when (bot.sandbox.media).
+    media: dict[str, dict] = field(default_factory=dict)
     token_fetches: int = 0
     # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
     faults: dict[str, list[int]] = field(default_factory=dict)

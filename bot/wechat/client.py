@@ -174,6 +174,41 @@ class WeChatClient:
         msg_id = answer.get("msg_id")
         return str(msg_id) if msg_id else None
 
+    def download_media(self, media_id: str, timeout: float | tuple = TIMEOUT) -> tuple[bytes, str]:
+        """media/get: a temporary media file's bytes and content type (a voice message's audio).
+
+        The file comes back as it is; a refusal (40007 for an unknown or expired
+        id, WeChat keeps temporary media 3 days) comes back as JSON, whatever
+        the Content-Type says. A refused token is refreshed once, as call() does.
+        """
+        token = self.access_token()
+        try:
+            return self._fetch_media(media_id, token, timeout)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+        return self._fetch_media(media_id, self.access_token(refused=token), timeout)
+
+    def _fetch_media(self, media_id: str, token: str, timeout) -> tuple[bytes, str]:
+        path = "cgi-bin/media/get"
+        try:
+            resp = self.http.get(
+                f"{self.base_url}/{path}",
+                params={"access_token": token, "media_id": media_id},
+                timeout=timeout,
+            )
+            resp.raise_for_status()
+        except requests.RequestException as exc:
+            raise WeChatError(None, type(exc).__name__, path) from exc
+        kind = resp.headers.get("Content-Type", "").split(";")[0].strip()
+        if kind in ("application/json", "text/plain") or resp.content[:1] == b"{":
+            try:
+                result = resp.json()
+            except ValueError as exc:
+                raise WeChatError(None, type(exc).__name__, path) from exc
+            raise classify(int(result.get("errcode") or -1), result.get("errmsg", ""), path)
+        return resp.content, kind
+
 
 def client() -> WeChatClient:
     """The current app's client: one per app, so one per process, sharing one HTTP pool."""
