@@ -56,6 +56,14 @@ def test_voice_is_understood_through_its_recognition(client):
     assert spoken == typed
 
 
+def test_voice_without_recognition_shows_the_call_back_path(client, platform):
+    reply = say(client, type="voice", recognition="").get_json()["reply"]["content"]
+
+    assert reply.strip().endswith("需要服务站给您回电话吗？回复 1")
+    # The recording is one the emulator issued, so the bot can download it.
+    assert len(platform.media) == 1
+
+
 def test_menu_click_reaches_the_same_dialog_as_the_word(client, wechat):
     clicked = say(client, type="click", key="REGISTER").get_json()["reply"]["content"]
     assert clicked == wechat.send_text("o-direct", "登记")
