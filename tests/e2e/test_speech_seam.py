@@ -38,7 +38,7 @@ def recogniser():
     service = Recogniser()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's spelling)
+        def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             service.heard.append((self.headers["Content-Type"], body))
             time.sleep(service.delay)
