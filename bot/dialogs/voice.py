@@ -26,6 +26,7 @@ from bot.dialogs import choices, help_request
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
+from bot.models.requests import CALLBACK
 from bot.requests import recordings, speech
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
@@ -93,7 +94,11 @@ def offer(openid: str, media_id: str, fmt: str, audio: bytes | None = None) -> R
 def step(turn: Turn, current: dict) -> Reply | None:
     """A call-back on "1"; otherwise None, with the interrupted dialog (if any) back in place."""
     if not turn.has_location and _accepts(turn.text):
-        return help_request.call_back(turn, current["voice_ids"])
+        ids = current["voice_ids"]
+        earlier = current.get("resume") or {}
+        if earlier.get("category") == CALLBACK:  # a call-back already on its way: one request
+            ids = [*earlier.get("voice_ids", []), *ids]
+        return help_request.call_back(turn, ids)
     if current.get("resume"):
         dialog_state.save(turn.openid, current["resume"])
     else:

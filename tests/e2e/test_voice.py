@@ -168,3 +168,17 @@ def test_a_retried_voice_message_is_noted_once(wechat, session, platform, vetera
 
     assert first == second
     assert len(session.scalars(select(VoiceMessage)).all()) == 1
+
+
+def test_a_voice_in_the_middle_of_a_call_back_joins_the_same_request(
+    wechat, session, platform, butuo
+):
+    speak(wechat, platform)
+    wechat.send_text(OPENID, "1")  # unregistered: asked where
+    speak(wechat, platform)  # says something again, unheard
+    wechat.converse(OPENID, "1", "九都", "日火村", "13900001111")
+
+    (request,) = requests_of(session)
+    session.expire_all()
+    voices = session.scalars(select(VoiceMessage)).all()
+    assert [v.help_request_id for v in voices] == [request.id, request.id]
