@@ -17,6 +17,7 @@ import requests
 from flask import current_app
 
 from bot import store
+from bot.wechat import tags as user_tags
 from bot.wechat.errors import TOKEN_ERRORS, WeChatError, classify
 
 log = logging.getLogger(__name__)
@@ -164,20 +165,16 @@ class WeChatClient:
         return self.get("cgi-bin/tags/get").get("tags", [])
 
     def ensure_tag(self, name: str) -> int:
-        """The id of the tag called name, created if missing (cached in Redis)."""
-        key = f"wechat:tag:{self.appid}:{name}"
-        if cached := self.redis.get(key):
-            return int(cached)
-        found = next((t["id"] for t in self.tags() if t["name"] == name), None)
-        if found is None:
-            found = self.post("cgi-bin/tags/create", {"tag": {"name": name}})["tag"]["id"]
-        self.redis.set(key, found, ex=86400)
-        return int(found)
+        """The id of the tag called name, created if missing (cached in Redis; bot.wechat.tags)."""
+        return user_tags.tag_id(self, name)
 
-    def tag_users(self, tag_id: int, openids: list[str]) -> dict:
-        """Put followers under a tag."""
-        body = {"openid_list": openids, "tagid": tag_id}
-        return self.post("cgi-bin/tags/members/batchtagging", body)
+    def tag_users(self, tag_id: int, openids: list[str]) -> list[str]:
+        """Put followers under a tag id, 50 a call; the openids refused for carrying 20 tags."""
+        return user_tags.batch(self, tag_id, openids)
+
+    def tag(self, name: str, openids: list[str]) -> list[str]:
+        """Put followers under the tag called name, recovering a stale or fresh id (45159)."""
+        return user_tags.tag(self, name, openids)
 
     def create_menu(self, menu: dict) -> dict:
         """Install the custom menu."""
