@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -81,3 +82,37 @@ def tag_veteran(
         follower.tagged_at = utcnow()
         session.commit()
     return tagged
+
+
+def tag_pending(
+    session: Session, wechat: WeChatClient, veteran_tag: str = VETERAN_TAG
+) -> tuple[int, int]:
+    """Tag every following veteran who does not carry all their tags yet: (now done, still not).
+
+    For files registered while a tag could not be made (Muli's 33-byte county name,
+    a full account) or imported after registration: one batch per tag, 50 a call.
+    """
+    rows = session.execute(
+        select(Veteran, Follower)
+        .join(Follower, Follower.openid == Veteran.openid)
+        .where(Follower.subscribed.is_(True), Follower.tagged_at.is_(None))
+    ).all()
+    wanted = {follower.openid: tag_names(vet.station, veteran_tag) for vet, follower in rows}
+    by_name: dict[str, list[str]] = {}
+    for openid, names in wanted.items():
+        for name in names:
+            by_name.setdefault(name, []).append(openid)
+    missed: set[str] = set()
+    for name, openids in by_name.items():
+        try:
+            missed.update(wechat.tag(name, openids))
+        except WeChatError as exc:
+            if exc.transient or exc.errcode in TOKEN_ERRORS:
+                raise
+            log.warning("%s followers not tagged %s: %s", len(openids), name, exc.reason)
+            missed.update(openids)
+    done = [follower for _vet, follower in rows if follower.openid not in missed]
+    for follower in done:
+        follower.tagged_at = utcnow()
+    session.commit()
+    return len(done), len(rows) - len(done)

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from bot import store
+from bot.commands.veterans import veterans
 from bot.models import Follower
 from bot.records import tagging
 from bot.wechat.client import WeChatClient, client
@@ -146,3 +147,22 @@ def test_a_tag_id_the_account_never_had_is_refused_with_45159(wx):
     with pytest.raises(WeChatError) as refused:
         wx.tag_users(99999, ["o-x"])
     assert refused.value.errcode == 45159
+
+
+def test_veterans_tag_catches_up_on_followers_registered_before(app, wx, platform, session):
+    muli = factories.CountyFactory(code="513422", name="木里藏族自治县退役军人服务中心")
+    muli_village = factories.VillageFactory(parent=factories.TownshipFactory(parent=muli))
+    butuo_village = factories.VillageFactory()
+    vets = [factories.VeteranFactory(station=muli_village) for _ in range(2)]
+    vets += [factories.VeteranFactory(station=butuo_village) for _ in range(53)]
+    session.add_all(Follower(openid=v.openid) for v in vets)  # registered, never tagged
+    session.commit()
+    run = app.test_cli_runner()
+
+    first = run.invoke(veterans, ["tag"])
+    again = run.invoke(veterans, ["tag"])
+
+    assert first.output.strip() == "补打标签 55 人" and again.output.strip() == "补打标签 0 人"
+    assert members(platform, "退役军人") == {v.openid for v in vets}
+    assert members(platform, "木里县退役军人") == {v.openid for v in vets[:2]}
+    assert len(members(platform, "布拖县退役军人")) == 53
