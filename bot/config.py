@@ -190,6 +190,10 @@ def _validate(cfg: dict) -> None:
             raise ConfigError(f"{key}: must be an http(s) URL")
     _validate_speech(cfg)
     _validate_greetings(cfg)
+    # WeChat's tag names are at most 30 bytes (45158); county tags add three characters
+    # (木里县 + VETERAN_TAG, bot/records/tagging.py), nine bytes.
+    if not 0 < len(cfg["VETERAN_TAG"].encode()) <= 21:
+        raise ConfigError("VETERAN_TAG: 1 to 21 bytes (7 Chinese characters), room for a county")
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
 

@@ -280,7 +280,7 @@ def worker(app, committed_db):
 
 def _reset_platform(platform: PlatformState) -> None:
     with platform.lock:
-        platform.tokens.clear()
+        platform.tokens.reset()
         platform.tags.clear()
         platform.tagged.clear()
         platform.outbox.clear()

@@ -70,6 +70,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"LOCK_SECONDS": "0"}, "LOCK_SECONDS: must be a whole number above 0"),
         ({"WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "5m"}, "WEBHOOK_MAX_CLOCK_SKEW"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
+        ({"VETERAN_TAG": "凉山州退役军人服务对象"}, "VETERAN_TAG: 1 to 21 bytes"),
     ],
 )
 def test_bad_settings_refuse_to_start_and_name_the_setting(tmp_path, env, named):
