@@ -21,11 +21,11 @@ import xmltodict
 
 from bot.config import SANDBOX_CREDENTIALS
 from bot.wechat.transport import sign
+from tests.fixtures.stories import copy_shipped_content
 
 # Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 # Settings that would point the run at outside servers or a real account.
@@ -100,7 +100,7 @@ def running(tmp_path):
         PORT=str(port),
         SANDBOX_PORT=str(free_port()),
         INSTANCE_DIR=str(tmp_path / "instance"),
-        CONTENT_DIR=str(REPO / "content"),
+        CONTENT_DIR=str(copy_shipped_content(tmp_path / "content")),
         LOG_LEVEL="WARNING",
     )
     log = tmp_path / "run.log"
