@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -28,7 +29,10 @@ DEFAULTS: dict[str, str | None] = {
     "REDIS_URL": "",
     "SECRET_KEY": None,
     "DATA_KEY": None,
-    "PORT": "5000",
+    # The web app's port. Unset: the port of this instance folder's last
+    # `veteranbot run` (RUN_RECORD), so one-off commands write the same links
+    # as the running site; 5000 before the first run.
+    "PORT": None,
     "SITE_URL": None,
     "CONTENT_DIR": "content",
     "SITE_DIR": None,
@@ -81,6 +85,10 @@ SANDBOX_CREDENTIALS = {
 }
 
 
+DEFAULT_PORT = 5000
+# Written by `veteranbot run` into the instance folder: its port, pid and URL.
+RUN_RECORD = "run.json"
+
 # Keys generated into the instance folder when the environment leaves them unset.
 KEY_FILES = {"SECRET_KEY": "secret.key", "DATA_KEY": "data.key"}
 
@@ -129,10 +137,20 @@ def load_config(raw: dict) -> dict:
     for key, filename in KEY_FILES.items():
         cfg[key] = raw[key] or _read_key(key, instance / filename)
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
-    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
+    cfg["PORT"] = raw["PORT"] or str(read_run_record(instance).get("port", DEFAULT_PORT))
+    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{cfg['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
     _validate(cfg)
     return cfg
+
+
+def read_run_record(instance: Path) -> dict:
+    """What the last `veteranbot run` in this instance folder recorded; {} if none."""
+    try:
+        record = json.loads((instance / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def prepare_instance(raw: dict) -> None:
