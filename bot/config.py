@@ -75,6 +75,10 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
+    # A shared location further than this from every station is answered as
+    # outside the area, with the county centres' phones, instead of naming a
+    # station hundreds of kilometres away.
+    "NEAREST_STATION_MAX_KM": "50",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -188,6 +192,7 @@ def _validate(cfg: dict) -> None:
         "IMPORT_MAX_FAULTS",
         "LOCK_SECONDS",
         "WEBHOOK_MAX_CLOCK_SKEW_SECONDS",
+        "NEAREST_STATION_MAX_KM",
     ):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")

@@ -70,6 +70,14 @@ def run(host: str) -> None:
     claim = runner.claim(instance)
     if claim is None:
         raise click.ClickException(_already_running(instance))
+    with claim:
+        if _serve(cfg, host, instance):
+            return
+    sys.exit(1)
+
+
+def _serve(cfg: dict, host: str, instance: Path) -> bool:
+    """Start everything and watch it; True for a requested stop, False when a part died."""
     _check_port_free(host, cfg["PORT"], "PORT")
     if cfg["SANDBOX"]:
         _check_port_free("127.0.0.1", cfg["SANDBOX_PORT"], "SANDBOX_PORT")
@@ -78,11 +86,11 @@ def run(host: str) -> None:
     with runner.StopSignals() as signals, ExitStack() as stack:
         env, embedded, parts = _embedded_services(cfg, stack, host)
         if signals.stop:
-            return
+            return True
         click.echo(_migrate(cfg))
         click.echo(_load_sample_stations(cfg))
         if signals.stop:
-            return
+            return True
         children = _start_children(cfg, env, host)
         stack.callback(runner.stop_all, children, hurry=lambda: signals.hurry)
         banner = _banner(cfg, host, embedded, children)
@@ -90,10 +98,9 @@ def run(host: str) -> None:
         dead = runner.watch(children, signals, on_tick=tick, parts=parts)
         if dead is None:
             click.echo("veteranbot: stopping…")
-            return
+            return True
         click.echo(f"veteranbot: {dead}; stopping the rest", err=True)
-    claim.close()
-    sys.exit(1)
+    return False
 
 
 def _already_running(instance: Path) -> str:
