@@ -31,6 +31,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     station.init_app(app)  # the station-card cache and the commits that drop it
 
+    # Browsers ask every host for /favicon.ico; the chat page, previews and the
+    # column would otherwise log a 404 at each page view.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     views.init_app(app)  # /wechat, and its hooks on the app's sessions
     app.register_blueprint(health.bp)
     app.register_blueprint(site_view.bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -28,7 +29,10 @@ DEFAULTS: dict[str, str | None] = {
     "REDIS_URL": "",
     "SECRET_KEY": None,
     "DATA_KEY": None,
-    "PORT": "5000",
+    # The web app's port. Unset: the port of this instance folder's last
+    # `veteranbot run` (RUN_RECORD), so one-off commands write the same links
+    # as the running site; 5000 before the first run.
+    "PORT": None,
     "SITE_URL": None,
     "CONTENT_DIR": "content",
     "SITE_DIR": None,
@@ -81,6 +85,10 @@ DEFAULTS: dict[str, str | None] = {
     # How long the webhook waits for the download and the recognition together;
     # at most 2 s of its 4 s budget.
     "SPEECH_RECOGNITION_SECONDS": "1.5",
+    # A shared location further than this from every station is answered as
+    # outside the area, with the county centres' phones, instead of naming a
+    # station hundreds of kilometres away.
+    "NEAREST_STATION_MAX_KM": "50",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -90,6 +98,10 @@ SANDBOX_CREDENTIALS = {
     "WECHAT_APP_SECRET": "sandbox-secret",
 }
 
+
+DEFAULT_PORT = 5000
+# Written by `veteranbot run` into the instance folder: its port, pid and URL.
+RUN_RECORD = "run.json"
 
 # Keys generated into the instance folder when the environment leaves them unset.
 KEY_FILES = {"SECRET_KEY": "secret.key", "DATA_KEY": "data.key"}
@@ -139,11 +151,21 @@ def load_config(raw: dict) -> dict:
     for key, filename in KEY_FILES.items():
         cfg[key] = raw[key] or _read_key(key, instance / filename)
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
-    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
+    cfg["PORT"] = raw["PORT"] or str(read_run_record(instance).get("port", DEFAULT_PORT))
+    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{cfg['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
-    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
+    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{cfg['PORT']}").rstrip("/")
     _validate(cfg)
     return cfg
+
+
+def read_run_record(instance: Path) -> dict:
+    """What the last `veteranbot run` in this instance folder recorded; {} if none."""
+    try:
+        record = json.loads((instance / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def prepare_instance(raw: dict) -> None:
@@ -181,6 +203,7 @@ def _validate(cfg: dict) -> None:
         "IMPORT_MAX_FAULTS",
         "LOCK_SECONDS",
         "WEBHOOK_MAX_CLOCK_SKEW_SECONDS",
+        "NEAREST_STATION_MAX_KM",
     ):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")

@@ -111,6 +111,14 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return cfg
 
 
+def revision_of(eng: Engine) -> str | None:
+    """The migration the database is at; None for an empty one."""
+    from alembic.runtime.migration import MigrationContext
+
+    with eng.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def upgrade(eng: Engine, revision: str = "head") -> None:
     """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
     with eng.connect() as conn:

@@ -31,6 +31,17 @@ MAX_DESCRIPTION = 500
 # 我的求助 lists the latest first, as many as a reply holds (bot.dialogs.reply);
 # this only bounds the query for a follower who filed hundreds.
 LIST_LATEST = 200
+# Filed by registration when an account's file carries another ID number.
+CORRECTION = "档案更正"
+# The everyday words for each category, as veterans say them ("找工作", not 就业创业).
+CATEGORY_WORDS = {
+    "就业创业": ("找工作", "工作", "就业", "创业", "打工", "上班", "招聘", "培训", "技能", "贷款"),
+    "帮扶解困": ("帮扶", "困难", "生活困难", "救助", "补助", "看病", "住院", "生病", "低保"),
+    "信访": ("信访", "上访", "投诉", "反映问题", "举报"),
+    "权益保障": ("权益", "维权", "待遇", "优待", "抚恤", "补贴", "保险", "养老"),
+    "政策咨询": ("政策", "咨询", "问问"),
+    "其他": ("其他", "别的", "其它"),
+}
 # Timestamps are stored in UTC; veterans read Beijing time.
 
 
@@ -49,7 +60,8 @@ def start(turn: Turn) -> Reply:
     if not directory.of_level(session, "township"):
         return Reply(render_template("replies/help_unavailable.txt"))
     current = {"dialog": "help"}
-    reply = station.ask_township(current, intro=render_template("replies/help_unregistered.txt"))
+    intro = render_template("replies/help_unregistered.txt")
+    reply = station.ask_township(current, intro=intro, allow_township=True)
     dialog_state.save(turn.openid, current)
     return reply
 
@@ -61,11 +73,12 @@ def call_back(turn: Turn, voice_ids: list[int]) -> Reply:
     veteran = files.by_openid(session, turn.openid)
     if veteran is not None:
         current.update(veteran_id=veteran.id, station_id=veteran.station_id)
-        return _submit(turn, current, _callback_description(voice_ids))
+        return submit(turn, current, _callback_description(voice_ids))
     if not directory.of_level(session, "township"):
         dialog_state.clear(turn.openid)
         return Reply(render_template("replies/help_unavailable.txt"))
-    reply = station.ask_township(current, intro=render_template("replies/callback_where.txt"))
+    intro = render_template("replies/callback_where.txt")
+    reply = station.ask_township(current, intro=intro, allow_township=True)
     dialog_state.save(turn.openid, current)
     return reply
 
@@ -114,16 +127,24 @@ def _phone(turn: Turn, current: dict) -> Reply:
         return _ask_phone(turn, current, problem=str(exc))
     current["phone"] = cipher().encrypt(phone)
     if current.get("category") == CALLBACK:
-        return _submit(turn, current, _callback_description(current.get("voice_ids", [])))
+        return submit(turn, current, _callback_description(current.get("voice_ids", [])))
     return _ask_category(turn, current)
 
 
 def _category(turn: Turn, current: dict) -> Reply:
     hit = choices.pick(turn.text, list(CATEGORIES))
-    if hit is None:
+    category = CATEGORIES[hit] if hit is not None else category_of(turn.text)
+    if category is None:
         return _ask_category(turn, current, problem="not_found")
-    current["category"] = CATEGORIES[hit]
+    current["category"] = category
     return _ask_description(turn, current)
+
+
+def category_of(text: str) -> str | None:
+    """The one category whose everyday words the answer uses, if exactly one."""
+    said = choices.normalise(text)
+    found = {c for c, words in CATEGORY_WORDS.items() if any(w in said for w in words)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _description(turn: Turn, current: dict) -> Reply:
@@ -134,10 +155,11 @@ def _description(turn: Turn, current: dict) -> Reply:
         return _ask_description(turn, current, problem="too_short")
     if len(text) > MAX_DESCRIPTION:
         return _ask_description(turn, current, problem="too_long")
-    return _submit(turn, current, text)
+    return submit(turn, current, text)
 
 
-def _submit(turn: Turn, current: dict, description: str) -> Reply:
+def submit(turn: Turn, current: dict, description: str) -> Reply:
+    """File the request `current` describes (station, category, veteran or phone)."""
     session = db.session()
     place = session.get(Station, current["station_id"])
     request = HelpRequest(

@@ -81,7 +81,9 @@ def log_contact(member: Staff, kind: str, number: str, note: str) -> Reply:
             render_template("replies/staff_refused.txt", file_no=shown, area=_area(member))
         )
     day = clock.today()
-    contacts.record(session, cipher(), veteran, kind, day, note, staff=member, source="wechat")
+    logged = contacts.record_once(
+        session, cipher(), veteran, kind, day, note, staff=member, source="wechat"
+    )
     session.commit()
     # The note is never logged: it may hold health or family matters.
     log.info("staff %s recorded a %s with veteran %s", member.id, kind, veteran.id)
@@ -99,6 +101,8 @@ def log_contact(member: Staff, kind: str, number: str, note: str) -> Reply:
             area=_area(member),
             remaining=len(remaining),
             remaining_visits=sum(d.needs_visit for d in remaining),
+            repeated=logged.contact is None,
+            earlier=logged.said(),
         )
     )
 
@@ -148,4 +152,5 @@ def _area(member: Staff) -> str:
 
 
 def _example(member: Staff) -> str:
-    return f"{member.station.code}-0001"
+    """A real 统一编号 from the member's area, so the example can be sent as it is."""
+    return contacts.example_file_no(db.session(), member.station) or f"{member.station.code}-0001"

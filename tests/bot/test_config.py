@@ -51,6 +51,14 @@ def test_real_credentials_leave_the_sandbox_and_use_wechat(tmp_path):
     assert cfg["WECHAT_API_BASE_URL"] == "https://api.weixin.qq.com"
 
 
+def test_one_off_commands_link_to_the_port_of_the_last_run(tmp_path):
+    assert settings(tmp_path)["SITE_URL"] == "http://127.0.0.1:5000/column"
+    (tmp_path / "run.json").write_text('{"port": 5710, "pid": 1, "url": "http://127.0.0.1:5710"}')
+    assert settings(tmp_path)["SITE_URL"] == "http://127.0.0.1:5710/column"
+    assert settings(tmp_path)["PORT"] == 5710
+    assert settings(tmp_path, PORT="6000")["SITE_URL"] == "http://127.0.0.1:6000/column"
+
+
 def test_dotenv_is_read_and_the_environment_wins(tmp_path):
     (tmp_path / ".env").write_text("PORT=6000\nSITE_URL=https://example.org/col/\n")
     cfg = settings(tmp_path, PORT="7000")

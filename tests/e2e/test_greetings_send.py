@@ -10,7 +10,7 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import update
 
-from bot import db
+from bot import clock, db
 from bot.care import greetings_send
 from bot.commands.greetings import greetings_group
 from bot.models import Campaign, PublishState
@@ -221,7 +221,7 @@ def test_the_daily_api_quota_stops_the_tag_for_the_day_until_sent_by_hand(
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     # The next day the bureau sends it by hand.
     runner = app.test_cli_runner()
-    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01", "--force"])
     assert result.exit_code == 0, result.output
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
 
@@ -325,10 +325,27 @@ def test_masssendjobfinish_through_the_webhook_records_the_counts(
     assert "成功 2 失败 0（send success）" in report.output
 
 
-def test_the_send_command_sends_and_says_so(app, veterans, emulated):
+def test_a_send_for_another_day_asks_for_force_and_sends_nothing(app, veterans, emulated):
     runner = app.test_cli_runner()
     result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    assert result.exit_code == 1
+    assert "不是今天" in result.output and "--dry-run" in result.output
+    assert "--force" in result.output
+    assert emulated.mass_sends == []
+
+
+def test_a_send_dated_today_needs_no_force(app, veterans, emulated):
+    today = clock.today().isoformat()
+    result = app.test_cli_runner().invoke(greetings_group, ["send", "army-day", "--date", today])
+    assert result.exit_code == 0, result.output
+    assert len(emulated.mass_sends) == len(COUNTIES)
+
+
+def test_the_send_command_sends_and_says_so(app, veterans, emulated):
+    runner = app.test_cli_runner()
+    args = ["send", "army-day", "--date", "2027-08-01", "--force"]
+    result = runner.invoke(greetings_group, args)
     assert result.exit_code == 0, result.output
     assert result.output.count("已发送") == len(COUNTIES)
-    again = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    again = runner.invoke(greetings_group, args)
     assert again.exit_code == 0 and len(emulated.mass_sends) == len(COUNTIES)

@@ -76,7 +76,25 @@ def test_category_by_number_or_name(wechat, session, veteran, answer, category):
     assert requests_of(session)[0].category == category
 
 
-@pytest.mark.parametrize("bad", ["7", "0", "看病", "嗯"])
+@pytest.mark.parametrize(
+    ("said", "category"),
+    [
+        ("找工作", "就业创业"),
+        ("想找个工作", "就业创业"),
+        ("就业", "就业创业"),
+        ("生活困难", "帮扶解困"),
+        ("看病", "帮扶解困"),
+        ("我要投诉", "信访"),
+        ("优待证", "权益保障"),
+        ("问问政策", "政策咨询"),
+    ],
+)
+def test_everyday_words_pick_the_category(wechat, veteran, said, category):
+    wechat.send_text(OPENID, "求助")
+    assert f"“{category}”" in wechat.send_text(OPENID, said)
+
+
+@pytest.mark.parametrize("bad", ["7", "0", "天气", "嗯", "工作和看病"])
 def test_unknown_category_is_asked_again(wechat, veteran, bad):
     wechat.send_text(OPENID, "求助")
 

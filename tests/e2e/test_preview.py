@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[2] / "content" / "articles"
+from tests.fixtures.stories import copy_shipped_content
 
 
 @pytest.fixture
@@ -20,9 +19,7 @@ def app_settings(app_settings):
 @pytest.fixture
 def articles(app) -> Path:
     """The shipped sample stories, copied into the test's CONTENT_DIR."""
-    root = Path(app.config["CONTENT_DIR"]) / "articles"
-    shutil.copytree(SAMPLES, root)
-    return root
+    return copy_shipped_content(Path(app.config["CONTENT_DIR"])) / "articles"
 
 
 def srcs(html: str) -> list[str]:

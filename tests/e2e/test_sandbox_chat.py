@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from bot.models import Follower
 from bot.wechat.custom_menu import click_keys, layout
@@ -39,6 +42,13 @@ def test_page_renders_in_chinese_with_its_assets(client):
     for asset in ("chat.js", "chat.css"):
         with client.get(f"/sandbox/static/{asset}") as response:
             assert response.status_code == 200
+
+
+def test_the_browsers_favicon_request_gets_an_icon(client):
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        icon = Image.open(io.BytesIO(response.get_data()))
+    assert icon.format == "ICO"
 
 
 def test_text_gets_the_bots_reply(client, wechat):

@@ -9,8 +9,7 @@ from urllib.parse import unquote
 import pytest
 
 from bot.commands.content import content
-
-SAMPLES = Path(__file__).resolve().parents[3] / "content"
+from tests.fixtures.stories import copy_shipped_content
 
 
 @pytest.fixture
@@ -24,8 +23,9 @@ def cli(app):
     return run
 
 
-def test_the_shipped_sample_stories_pass_the_check(app, make_app):
-    result = make_app(CONTENT_DIR=str(SAMPLES)).test_cli_runner().invoke(content, ["check"])
+def test_the_shipped_sample_stories_pass_the_check(make_app, tmp_path):
+    samples = copy_shipped_content(tmp_path / "shipped")
+    result = make_app(CONTENT_DIR=str(samples)).test_cli_runner().invoke(content, ["check"])
     assert result.exit_code == 0, result.output
     assert "检查通过：3 篇稿件" in result.output
     assert "jiudu-station  海拔两千八百米的“家门口”服务站" in result.output
