@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import redis
 import requests
@@ -22,6 +23,17 @@ log = logging.getLogger(__name__)
 TIMEOUT = (3, 10)
 HTTP_POOL = 16
 TOKEN_MARGIN = 300  # refresh this many seconds before WeChat's expiry
+# A mass send repeated (same clientmsgid) within about a minute of the first is answered
+# 45066, "retry later"; only a repeat after that gets 45065 with the first msg_id.
+MASS_REPEAT_WAIT = timedelta(seconds=60)
+
+
+class RetryLater(WeChatError):
+    """A transient refusal that must not be retried before `wait` has passed."""
+
+    def __init__(self, errcode: int, errmsg: str, path: str, wait: timedelta):
+        super().__init__(errcode, errmsg, path)
+        self.wait = wait
 
 
 class WeChatClient:
@@ -162,12 +174,18 @@ class WeChatClient:
         {"content": …}}. clientmsgid is the idempotency key: a repeat within 24 h
         sends nothing and WeChat answers 45065 naming the first send's msg_id,
         which is this send's outcome. None when WeChat names no msg_id.
+
+        A repeat too soon after the first is answered 45066: RetryLater, to be
+        retried (by a Celery countdown or a saved retry time, never a sleep here)
+        no sooner than MASS_REPEAT_WAIT; that retry gets the 45065.
         """
         body = {"filter": {"is_to_all": False, "tag_id": tag_id}, **message}
         body["clientmsgid"] = clientmsgid
         try:
             answer = self.post("cgi-bin/message/mass/sendall", body)
         except WeChatError as exc:
+            if exc.errcode == 45066:
+                raise RetryLater(exc.errcode, exc.errmsg, exc.path, MASS_REPEAT_WAIT) from exc
             if exc.errcode != 45065:
                 raise
             answer = getattr(exc, "body", None) or {}
