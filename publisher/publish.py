@@ -259,7 +259,7 @@ def _draft_gone(st: ChannelState) -> None:
     raise PublishError(
         MEDIA_GONE,
         "上次提交的回答丢失：草稿已被发表，但已发表列表里一直没有这篇。请在公众平台「发表记录」"
-        "核对；确实没有时用 veteranbot publish --again 重新建草稿发表",
+        f"核对；确实没有时 veteranbot publish {st.slug} 会重新建草稿发表",
         transient=False,
     )
 
