@@ -314,7 +314,10 @@ def register(
         """Every mass send so far: tag, clientmsgid, type and how many it reached."""
         with state.lock:
             items = [
-                {k: m.get(k) for k in ("msg_id", "tag_id", "clientmsgid", "msgtype", "content")}
+                {
+                    k: m.get(k)
+                    for k in ("msg_id", "tag_id", "clientmsgid", "msgtype", "content", "status")
+                }
                 | {"sent": len(m["sent"]), "filtered": len(m["filtered"])}
                 for m in state.mass_sends
             ]
