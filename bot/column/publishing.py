@@ -148,11 +148,11 @@ def record_mass_finish(
     if found is None:
         return None
     row, failed_now = found
-    if failed_now:
-        # notice_rows commits the failure and its notices together.
-        return notice_rows(session, settings, row.title or row.slug, "微信", row.reason, row.slug)
-    session.commit()
-    return []
+    ids = []
+    if failed_now:  # the failure and its notices in one commit
+        ids = notice_rows(session, settings, row.title or row.slug, "微信", row.reason, row.slug)
+    session.commit()  # also when no editors are set and nothing was written
+    return ids
 
 
 def port(wechat: WeChatClient, settings: ColumnSettings) -> ClientPort:

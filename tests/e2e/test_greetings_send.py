@@ -379,6 +379,10 @@ def test_an_empty_account_is_still_refused_on_ordinary_messages(app, wechat):
         xml = wechat.xml("o-vet", msg_type, **fields)
         xml = xml.replace("<ToUserName>gh_test</ToUserName>", "<ToUserName></ToUserName>")
         assert wechat.post(xml).status_code == 400
+    # Even MASSSENDJOBFINISH must carry the field, empty or not.
+    xml = wechat.xml("o-mass-system", "event", Event="MASSSENDJOBFINISH", MsgID="1000000001")
+    xml = xml.replace("<ToUserName>gh_test</ToUserName>", "")
+    assert wechat.post(xml).status_code == 400
 
 
 @pytest.mark.parametrize(
