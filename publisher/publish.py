@@ -254,7 +254,7 @@ def _draft_gone(st: ChannelState) -> None:
             "上次提交的回答丢失：草稿已被发表，已发表列表里还没有这篇，稍后再查",
             transient=True,
         )
-    # The draft is spent: a retry by hand (publish SLUG --again) must draft anew.
+    # The draft is spent: a retry by hand (veteranbot publish SLUG) must draft anew.
     st.state = "uploading"
     raise PublishError(
         MEDIA_GONE,
