@@ -76,7 +76,9 @@ def sent_this_year(session: Session, year: int) -> set[str]:
     """Occasions with a campaign of year that went out (or may have)."""
     rows = session.scalars(
         select(Campaign.occasion).where(
-            Campaign.year == year, Campaign.state.in_(("sending", "sent", "finished"))
+            Campaign.year == year,
+            # An undelivered send may still count against the month: WeChat took it.
+            Campaign.state.in_(("sending", "sent", "finished", "undelivered")),
         )
     )
     return set(rows)

@@ -49,6 +49,16 @@ def tell_editors(
     return outbox.deliver(session, wechat, ids).sent if ids else 0
 
 
+def notice_rows(
+    session: Session, settings: ColumnSettings, title: str, channel: str, reason: str, slug: str
+) -> list[int]:
+    """Write the notice's outbox rows, committing them with what the session holds; their ids.
+
+    For callers that must not wait on WeChat (the webhook): a task or the sweep delivers.
+    """
+    return _write(session, settings, title, channel, reason, slug)
+
+
 def weekly_reminder(
     session: Session,
     wechat: WeChatClient,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot import db
 from bot.models import MediaUpload, PublishState
 from bot.store import Lease
+from bot.wechat.mass_finish import MassFinish
 from publisher.ports import ChannelState, StateConflict
 
 _COLUMNS = [f.name for f in fields(ChannelState) if f.name not in ("version", "hint")]
@@ -113,3 +114,32 @@ def record_hint(session: Session, publish_id: str, status: str, article_url: str
     row.hint = f"PUBLISHJOBFINISH publish_status={status} {article_url}".strip()
     session.commit()
     return row.slug
+
+
+def record_mass_finish(session: Session, finish: MassFinish) -> tuple[PublishState, bool] | None:
+    """Record MASSSENDJOBFINISH on the mass-sent channel with that msg_id; None if none has.
+
+    Returns the row and whether this event failed it.
+
+    "send success" keeps it published and records the article's URL (its
+    ArticleUrlResult); "send fail" or err(n) fails it with the reason (reopening
+    starts a new draft and send). Not committed: the caller commits it with the
+    notices it writes.
+    """
+    row = session.scalar(
+        select(PublishState).where(
+            PublishState.msg_id == finish.msg_id, PublishState.channel == "wechat"
+        )
+    )
+    if row is None:
+        return None
+    row.hint = f"MASSSENDJOBFINISH {finish.status}：{finish.counts}"
+    failed_now = not finish.delivered and row.state != "failed"
+    if finish.delivered:
+        row.article_url = next(iter(finish.article_urls), None) or row.article_url
+    elif failed_now:
+        row.state, row.failed_step, row.retry_after = "failed", "submitted", None
+        row.reason = f"{finish.reason}；{finish.counts}"
+    row.version += 1
+    row.updated_at = datetime.now(UTC).replace(tzinfo=None)
+    return row, failed_now

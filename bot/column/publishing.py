@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 
 from bot import clock, retry, store
 from bot.care import quota
+from bot.column import publish_state
 from bot.column.article_port import ClientPort
-from bot.column.editors import tell_editors
+from bot.column.editors import notice_rows, tell_editors
 from bot.column.publish_state import DbStateStore, states
 from bot.column.settings import ColumnSettings
 from bot.models import Station
+from bot.wechat import mass_finish, outbox
 from bot.wechat.client import WeChatClient
 from publisher import publish
 from publisher.check import check_story
@@ -136,6 +138,23 @@ def poll(
     return st
 
 
+def record_mass_finish(
+    session: Session, settings: ColumnSettings, fields: dict
+) -> list[int] | None:
+    """MASSSENDJOBFINISH for a mass-sent story: recorded, and a failure's editor notices
+    written in the same commit. Their outbox ids; None when no story has that msg_id."""
+    finish = mass_finish.read(fields)
+    found = publish_state.record_mass_finish(session, finish) if finish else None
+    if found is None:
+        return None
+    row, failed_now = found
+    ids = []
+    if failed_now:  # the failure and its notices in one commit
+        ids = notice_rows(session, settings, row.title or row.slug, "微信", row.reason, row.slug)
+    session.commit()  # also when no editors are set and nothing was written
+    return ids
+
+
 def port(wechat: WeChatClient, settings: ColumnSettings) -> ClientPort:
     """The WeChat port the publisher steps call, mass sends going to VETERAN_TAG."""
     return ClientPort(wechat, settings.veteran_tag)
@@ -169,7 +188,7 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
                 if reason:
                     st = publish.refuse(st_store, story.slug, channel, reason, story, now)
                 elif channel == "wechat":
-                    st = _advance_wechat(wechat, settings, story, st_store, now)
+                    st = _advance_wechat(session, wechat, r, settings, story, st_store, now)
                 else:
                     st = _advance_site(session, settings, story, loaded, st_store, now)
             except PublishError as exc:  # recorded with retry_after; a later run resumes
@@ -193,15 +212,28 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
 _LABELS = {"wechat": "微信", "site": "网站"}
 
 
-def _advance_wechat(wechat, settings, story, st_store, now) -> ChannelState:
-    return publish.advance_wechat(
+def _advance_wechat(session, wechat, r, settings, story, st_store, now) -> ChannelState:
+    def tell(notice: str) -> None:
+        tell_editors(session, wechat, settings, story.title, "微信", notice, story.slug)
+
+    st = publish.advance_wechat(
         story,
         port(wechat, settings),
         st_store,
         site_url=settings.site_url,
         now=now,
         backoff=retry.for_column,
+        tell=tell,
     )
+    if st.mode == "mass" and st.msg_id:
+        # Its MASSSENDJOBFINISH may have come before we knew the msg_id (a lost answer).
+        kept = mass_finish.take(r, st.msg_id)
+        ids = record_mass_finish(session, settings, kept) if kept else None
+        if ids is not None:
+            if ids:
+                outbox.deliver(session, wechat, ids)
+            st = st_store.load(story.slug, "wechat")
+    return st
 
 
 def _advance_site(session, settings, story, loaded, st_store, now) -> ChannelState:

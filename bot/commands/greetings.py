@@ -21,6 +21,7 @@ STATE_NAMES = {
     "sending": "发送中",
     "sent": "已发送",
     "finished": "已送达",
+    "undelivered": "未送达",
     "failed": "失败待重试",
     "refused": "未发送",
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import timedelta
 
 import redis
 import requests
@@ -27,6 +28,17 @@ TOKEN_MARGIN = 300  # ask again when WeChat starts renewing: 5 minutes before ex
 # stable_token's force_refresh refreshes at most once per 30 s (and 20 times a day);
 # one force per FORCE_GAP across every process (api_getstableaccesstoken; docs/wechat.md).
 FORCE_GAP = 30
+# A mass send repeated (same clientmsgid) within about a minute of the first is answered
+# 45066, "retry later"; only a repeat after that gets 45065 with the first msg_id.
+MASS_REPEAT_WAIT = timedelta(seconds=60)
+
+
+class RetryLater(WeChatError):
+    """A transient refusal that must not be retried before `wait` has passed."""
+
+    def __init__(self, errcode: int, errmsg: str, path: str, wait: timedelta):
+        super().__init__(errcode, errmsg, path)
+        self.wait = wait
 
 
 class WeChatClient:
@@ -187,12 +199,18 @@ class WeChatClient:
         {"content": …}}. clientmsgid is the idempotency key: a repeat within 24 h
         sends nothing and WeChat answers 45065 naming the first send's msg_id,
         which is this send's outcome. None when WeChat names no msg_id.
+
+        A repeat too soon after the first is answered 45066: RetryLater, to be
+        retried (by a Celery countdown or a saved retry time, never a sleep here)
+        no sooner than MASS_REPEAT_WAIT; that retry gets the 45065.
         """
         body = {"filter": {"is_to_all": False, "tag_id": tag_id}, **message}
         body["clientmsgid"] = clientmsgid
         try:
             answer = self.post("cgi-bin/message/mass/sendall", body)
         except WeChatError as exc:
+            if exc.errcode == 45066:
+                raise RetryLater(exc.errcode, exc.errmsg, exc.path, MASS_REPEAT_WAIT) from exc
             if exc.errcode != 45065:
                 raise
             answer = getattr(exc, "body", None) or {}

@@ -375,8 +375,9 @@ def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
 ):
     make_story("jiudu", publish_at=ago(hours=1), wechat={"mode": "mass"})
     publishing.publish_due(*wiring.column())
-    # As if killed after sendall answered but before it was recorded.
+    # As if killed after sendall answered but before it was recorded; resumed a minute later.
     rewind(session, "jiudu", state="submitting", msg_id=None)
+    platform.age_mass_sends(61)
 
     publishing.publish_due(*wiring.column())
 
