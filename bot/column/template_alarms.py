@@ -33,7 +33,7 @@ def problems(
     for role, spec in specs.items():
         if not spec.template_id:
             if ROLES[role].needed:
-                found.append((spec, "unset", f"{spec.setting} 未设置，{spec.label}发不出去"))
+                found.append((spec, "unset", f"{spec.label}发不出去：{spec.setting} 未设置"))
             continue
         fault = refused.get(spec.template_id)
         if fault:
