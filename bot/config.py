@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 # The holiday table is reference data, like a schema: settings name its keys.
 from bot.care.occasions import parse_keys, parse_set_dates
+from bot.wechat import templates
 
 WECHAT_API = "https://api.weixin.qq.com"
 
@@ -24,7 +25,18 @@ DEFAULTS: dict[str, str | None] = {
     "WECHAT_APP_SECRET": None,
     "WECHAT_ENCODING_AES_KEY": "",
     "WECHAT_API_BASE_URL": WECHAT_API,
+    # Each notice's category template: its id, and which of its typed keys carries
+    # each of our fields (bot/wechat/templates.py, ROLES), e.g.
+    # number:character_string1,category:phrase2,station:thing3,time:time4.
     "WECHAT_TEMPLATE_HELP_REQUEST": "",
+    "WECHAT_TEMPLATE_HELP_REQUEST_FIELDS": "",
+    "WECHAT_TEMPLATE_EDITOR_NOTICE_FIELDS": "",
+    "WECHAT_TEMPLATE_CARE_REMINDER_FIELDS": "",
+    "WECHAT_TEMPLATE_CASE_PROGRESS": "",
+    "WECHAT_TEMPLATE_CASE_PROGRESS_FIELDS": "",
+    # The bot's public address, derived from PORT when unset: links in notices (the
+    # full list behind a reminder, a call-back's recordings) point here.
+    "PUBLIC_URL": None,
     "DATABASE_URL": None,
     "REDIS_URL": "",
     "SECRET_KEY": None,
@@ -75,9 +87,6 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
-    # The bot's own public base URL, for links in staff notices (a call-back
-    # request's recording). Derived from PORT when unset.
-    "PUBLIC_URL": None,
     # A speech-recognition service for voice messages WeChat sent without text:
     # the audio is POSTed there and its {"text": …} used as if WeChat had heard it.
     # Empty: no recognition, the follower is offered a call-back instead.
@@ -102,6 +111,27 @@ SANDBOX_CREDENTIALS = {
 DEFAULT_PORT = 5000
 # Written by `veteranbot run` into the instance folder: its port, pid and URL.
 RUN_RECORD = "run.json"
+# The sandbox account's category templates (bot/sandbox/templates.py, EXAMPLES) and
+# how the notices map onto their keys: template id, FIELDS.
+SANDBOX_TEMPLATES = {
+    "help_request": (
+        "sandbox-help",
+        "number:character_string1,category:phrase2,station:thing3,time:time4",
+    ),
+    "editor_notice": (
+        "sandbox-editor-notice",
+        "title:thing1,channel:phrase2,reason:thing3,time:time4",
+    ),
+    "care_reminder": (
+        "sandbox-care-reminder",
+        "station:thing1,task:phrase2,count:number3,date:date4",
+    ),
+    "case_progress": (
+        "sandbox-case-progress",
+        "number:character_string1,status:phrase2,station:thing3,time:time4",
+    ),
+}
+
 
 # Keys generated into the instance folder when the environment leaves them unset.
 KEY_FILES = {"SECRET_KEY": "secret.key", "DATA_KEY": "data.key"}
@@ -136,13 +166,10 @@ def load_config(raw: dict) -> dict:
     if cfg["SANDBOX"]:
         for key, value in SANDBOX_CREDENTIALS.items():
             cfg[key] = cfg[key] or value
-        cfg["WECHAT_TEMPLATE_HELP_REQUEST"] = raw["WECHAT_TEMPLATE_HELP_REQUEST"] or "sandbox-help"
-        cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"] = (
-            raw["WECHAT_TEMPLATE_EDITOR_NOTICE"] or "sandbox-editor-notice"
-        )
-        cfg["WECHAT_TEMPLATE_CARE_REMINDER"] = (
-            raw["WECHAT_TEMPLATE_CARE_REMINDER"] or "sandbox-care-reminder"
-        )
+        for role, (template_id, fields) in SANDBOX_TEMPLATES.items():
+            setting = templates.ROLES[role].setting
+            if not raw[setting]:  # a template id of one's own comes with its own mapping
+                cfg[setting], cfg[f"{setting}_FIELDS"] = template_id, fields
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
     if not cfg["WECHAT_TOKEN"]:
@@ -217,6 +244,7 @@ def _validate(cfg: dict) -> None:
     # (木里县 + VETERAN_TAG, bot/records/tagging.py), nine bytes.
     if not 0 < len(cfg["VETERAN_TAG"].encode()) <= 21:
         raise ConfigError("VETERAN_TAG: 1 to 21 bytes (7 Chinese characters), room for a county")
+    _validate_templates(cfg)
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
 
@@ -247,6 +275,27 @@ def _validate_greetings(cfg: dict) -> None:
         parse_set_dates(cfg["YI_NEW_YEAR"])
     except ValueError as exc:
         raise ConfigError(f"YI_NEW_YEAR: {exc} (expected YYYY-MM-DD[,YYYY-MM-DD])") from None
+
+
+def _validate_templates(cfg: dict) -> None:
+    """TEMPLATES: each notice's TemplateSpec; a mapping that cannot work stops the start."""
+    found = {}
+    for role, about in templates.ROLES.items():
+        setting = about.setting
+        try:
+            found[role] = templates.spec(role, cfg[setting], cfg[f"{setting}_FIELDS"])
+        except templates.TemplateConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    cfg["TEMPLATES"] = found
+
+
+def unset_templates(cfg: dict) -> list[str]:
+    """The settings of the notices the bot sends that have no template id."""
+    return [
+        spec.setting
+        for role, spec in cfg["TEMPLATES"].items()
+        if templates.ROLES[role].needed and not spec.template_id
+    ]
 
 
 def _read_key(key: str, path: Path) -> str:

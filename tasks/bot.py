@@ -38,8 +38,8 @@ def notify_staff(self, request_id: int) -> int:
     The webhook now enqueues tasks.outbox.deliver; a notify_staff message still
     queued from before a deploy writes the request's outbox rows, then delivers them.
     """
-    template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
-    return deliver_rows(self, lambda: notices.written(db.session(), request_id, template_id))
+    template = current_app.config["TEMPLATES"]["help_request"]
+    return deliver_rows(self, lambda: notices.written(db.session(), request_id, template))
 
 
 @shared_task(name="tasks.bot.tag_veteran", bind=True, max_retries=MAX_RETRIES)

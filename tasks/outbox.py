@@ -6,10 +6,13 @@ from collections.abc import Callable
 
 import redis
 from celery import shared_task
+from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from bot import clock, db, queue, retry
-from bot.wechat import outbox
+from bot.column import template_alarms
+from bot.column.settings import ColumnSettings
+from bot.wechat import outbox, template_faults
 from bot.wechat.client import client
 
 MAX_RETRIES = 6
@@ -42,5 +45,15 @@ def deliver(self, ids: list[int]) -> int:
 
 @shared_task(name="tasks.outbox.sweep")
 def sweep() -> int:
-    """Beat, every minute: deliver every due row, pending or stuck in sending; how many sent."""
-    return outbox.deliver(db.session(), client()).sent
+    """Beat, every minute: deliver every due row, pending or stuck in sending; how many sent.
+
+    Then tell the editors of any notice's template that is unset or that WeChat
+    refused (once a day each), so a broken template is never only a log line.
+    """
+    session, wechat = db.session(), client()
+    sent = outbox.deliver(session, wechat).sent
+    cfg = current_app.config
+    refused = template_faults.current(wechat.redis)
+    settings = ColumnSettings.from_config(cfg)
+    template_alarms.tell(session, wechat, settings, cfg["TEMPLATES"], refused)
+    return sent

@@ -26,6 +26,7 @@ FLOORS = {
     "bot.wsgi": EDGE,
     "bot.gunicorn_conf": EDGE,
     "bot.health": EDGE,
+    "bot.notice_page": EDGE,
     "bot.commands": EDGE,
     "bot.dialogs": EDGE,
     "bot.sandbox": EDGE,

@@ -19,7 +19,7 @@ from bot import clock
 from bot.clock import SHANGHAI
 from bot.column.publish_state import states
 from bot.column.settings import ColumnSettings
-from bot.wechat import outbox, templates
+from bot.wechat import outbox
 from bot.wechat.client import WeChatClient
 from publisher.ports import ChannelState
 from publisher.story import load_all
@@ -27,6 +27,8 @@ from publisher.story import load_all
 log = logging.getLogger(__name__)
 _PENDING = ChannelState(slug="", channel="")
 DIGEST_CHARS = 12
+# The most of a reason the link carries (in its signed token): a page of faults.
+REASON_CHARS = 2000
 
 
 def tell_editors(
@@ -97,22 +99,20 @@ def _write(
 ) -> list[int]:
     """Write the notice's rows not yet written, one per editor, and commit; their ids."""
     template = settings.editor_template
-    if not template or not settings.editor_openids:
+    if not template.template_id or not settings.editor_openids:
         log.error("editors not told (%s %s: %s): no template or editors set", slug, channel, reason)
         return []
-    # A field shows 20 characters: the whole reason is in `veteranbot queue`.
-    data = templates.fields(
-        first="风采录需要处理",
-        keyword1=title,
-        keyword2=channel,
-        keyword3=reason,
-        remark=f"veteranbot queue 查看；修正后 veteranbot publish {slug}".strip(),
+    # A field shows 20 characters: the whole reason is behind the notice's link.
+    values = {"title": title, "channel": channel, "reason": reason, "time": clock.now()}
+    data = template.data(values)
+    url = settings.links.url(
+        kind="editor", title=title, channel=channel, reason=reason[:REASON_CHARS], slug=slug
     )
     if not key:
         said = "\n".join((title, channel, reason, slug)).encode()
         key = f"{clock.today().isoformat()}:{hashlib.sha256(said).hexdigest()[:DIGEST_CHARS]}"
     added = [
-        outbox.add(session, f"editor:{key}:{openid}", openid, template, data)
+        outbox.add(session, f"editor:{key}:{openid}", openid, template.template_id, data, url)
         for openid in settings.editor_openids
     ]
     session.commit()

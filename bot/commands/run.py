@@ -32,6 +32,7 @@ from bot.config import (
     prepare_instance,
     read_environment,
     read_run_record,
+    unset_templates,
 )
 from bot.records.imports import station_import
 
@@ -62,6 +63,12 @@ def run(host: str) -> None:
         cfg = load_config(raw)
     except ConfigError as exc:
         raise click.ClickException(f"设置有误 {exc}") from exc
+    if not cfg["SANDBOX"] and (missing := unset_templates(cfg)):
+        # Staff would never hear of requests or reminders; better not to start at all.
+        raise click.ClickException(
+            f"设置有误 {'、'.join(missing)} 未设置：真实账号必须为这些通知设置类目模板 id"
+            "和对应的 _FIELDS（见 README“连接真实账号”）"
+        )
     if not cfg["SANDBOX"] and not cfg["WECHAT_ENCODING_AES_KEY"]:
         click.echo(PLAINTEXT_WARNING, err=True)
     instance = Path(cfg["INSTANCE_DIR"])
@@ -147,13 +154,17 @@ def _embedded_services(
         from bot.sandbox.emulator import create_emulator
         from bot.sandbox.platform import PlatformState, Webhook
         from bot.sandbox.server import serve_in_thread
+        from bot.sandbox.templates import EXAMPLES
 
         # The emulator's request log would repeat the chat page's poll every 3 s.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # The emulator reports finished mass sends and publish jobs to our webhook.
         hook = Webhook(f"{_local_url(host, cfg)}/wechat", cfg["WECHAT_TOKEN"], ACCOUNT)
         state = PlatformState(
-            appid=cfg["WECHAT_APP_ID"], secret=cfg["WECHAT_APP_SECRET"], webhook=hook
+            appid=cfg["WECHAT_APP_ID"],
+            secret=cfg["WECHAT_APP_SECRET"],
+            webhook=hook,
+            templates=dict(EXAMPLES),  # the category templates the sandbox account added
         )
         server = serve_in_thread(create_emulator(state), port=cfg["SANDBOX_PORT"])
         stack.callback(server.shutdown)

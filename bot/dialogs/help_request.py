@@ -176,8 +176,8 @@ def submit(turn: Turn, current: dict, description: str) -> Reply:
     url = _recordings_link(session, request, current.get("voice_ids", []))
     # The staff's notices are outbox rows in this same commit: no request without them.
     # The worker delivers them once it commits, or the sweep does if that task is lost.
-    template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
-    if ids := notices.add(session, request, template_id, url=url):
+    template = current_app.config["TEMPLATES"]["help_request"]
+    if ids := notices.add(session, request, template, url=url):
         queue.enqueue("tasks.outbox.deliver", ids)
     session.commit()
     dialog_state.clear(turn.openid)

@@ -1,6 +1,8 @@
 """Telling a station's responsible staff about a new help request, by template message.
 
 Template messages are WeChat's channel for service notices such as a new case.
+The notice's template is a category template configured with its field mapping
+(WECHAT_TEMPLATE_HELP_REQUEST and _FIELDS; bot.wechat.templates shapes the values).
 The notices are outbox rows (bot.wechat.outbox), one per staff member, written
 in the transaction that files the request: a request is never filed without
 them, and each is delivered once.
@@ -16,22 +18,20 @@ from bot import clock
 from bot.models import HelpRequest
 from bot.records import directory
 from bot.records.directory import short_name
-from bot.wechat import outbox, templates
+from bot.wechat import outbox
+from bot.wechat.templates import TemplateSpec
 
 log = logging.getLogger(__name__)
 
 
-def template_data(request: HelpRequest) -> dict:
-    """The template fields of a new-request notice: number, category, station and time."""
-    filed = clock.local(request.created_at).strftime("%Y-%m-%d %H:%M")
-    return templates.fields(
-        first=f"新的求助：{request.number}",
-        keyword1=request.number,
-        keyword2=request.category,
-        keyword3=short_name(request.station.name),
-        keyword4=filed,
-        remark="请尽快签收，并与求助人联系。",
-    )
+def values(request: HelpRequest) -> dict:
+    """What a new-request notice says: number, category, station and when it was filed."""
+    return {
+        "number": request.number,
+        "category": request.category,
+        "station": short_name(request.station.name),
+        "time": clock.local(request.created_at),
+    }
 
 
 def key_prefix(request_id: int) -> str:
@@ -39,28 +39,34 @@ def key_prefix(request_id: int) -> str:
     return f"help:{request_id}:"
 
 
-def add(session: Session, request: HelpRequest, template_id: str, url: str = "") -> list[int]:
+def add(session: Session, request: HelpRequest, template: TemplateSpec, url: str = "") -> list[int]:
     """Write a notice for each responsible staff member not yet told (no commit); the new ids.
 
     url, when given, is where the notice opens (a call-back's recordings).
     """
-    if not template_id:
-        log.error("WECHAT_TEMPLATE_HELP_REQUEST is unset; staff not told of %s", request.id)
+    if not template.template_id:
+        # Loud: /healthz shows the template as unset, `veteranbot run` refuses to start.
+        log.error("%s is unset; staff not told of request %s", template.setting, request.id)
         return []
     staff = directory.responsible_staff(session, request.station)
     if not staff:
         log.warning("no staff bound for station %s (request %s)", request.station_id, request.id)
-    data = template_data(request)
+    data = template.data(values(request))
     added = [
         outbox.add(
-            session, f"{key_prefix(request.id)}{member.id}", member.openid, template_id, data, url
+            session,
+            f"{key_prefix(request.id)}{member.id}",
+            member.openid,
+            template.template_id,
+            data,
+            url,
         )
         for member in staff
     ]
     return [row_id for row_id in added if row_id is not None]
 
 
-def written(session: Session, request_id: int, template_id: str) -> list[int]:
+def written(session: Session, request_id: int, template: TemplateSpec) -> list[int]:
     """The ids of a request's notices, written and committed first if they are missing.
 
     A request filed before the outbox existed (its task queued during a deploy)
@@ -70,6 +76,6 @@ def written(session: Session, request_id: int, template_id: str) -> list[int]:
     if request is None:
         log.warning("help request %s is gone; nobody to tell", request_id)
         return []
-    add(session, request, template_id)
+    add(session, request, template)
     session.commit()
     return outbox.ids_under(session, key_prefix(request_id))

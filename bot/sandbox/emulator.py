@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from bot.sandbox import articles, media, menus, tags, tokens
+from bot.sandbox import articles, media, menus, tags, templates, tokens
 from bot.sandbox.platform import PlatformState
 from bot.wechat.transport import sign
 
@@ -100,25 +100,6 @@ def create_emulator(state: PlatformState) -> Flask:
         time.sleep(delay)  # outside the lock: other calls go on meanwhile
         return response
 
-    @app.route("/cgi-bin/message/template/send", methods=["POST"])
-    def template_send():
-        body = request.get_json(force=True)
-        client_msg_id = body.get("client_msg_id") or ""
-        with state.lock:
-            # A repeat within 10 minutes is not delivered again; it is answered as the
-            # first send was (docs/wechat.md says why that reading).
-            earlier = client_msg_id and state.earlier_template(
-                body["touser"], client_msg_id, time.time()
-            )
-            item = earlier or state.deliver_template(
-                body["touser"],
-                client_msg_id,
-                template_id=body["template_id"],
-                data=body.get("data", {}),
-                url=body.get("url", ""),
-            )
-        return jsonify(errcode=0, errmsg="ok", msgid=item["msgid"])
-
     @app.route("/cgi-bin/message/custom/send", methods=["POST"])
     def custom_send():
         body = request.get_json(force=True)
@@ -139,6 +120,7 @@ def create_emulator(state: PlatformState) -> Flask:
     tags.register(app, state, error)
     articles.register(app, state, error, lambda build: notify(state, build))
     media.register(app, state)
+    templates.register(app, state, error)
 
     @app.route("/_sandbox/messages/<openid>")
     def sandbox_messages(openid):

@@ -49,6 +49,8 @@ class PlatformState:
     deleted_tags: set[int] = field(default_factory=set)  # their ids are never given again
     menu: dict | None = None
     outbox: list[dict] = field(default_factory=list)
+    # The account's category templates: id -> bot.sandbox.templates.Template.
+    templates: dict = field(default_factory=dict)
     # (openid, client_msg_id) -> the template message it delivered, for repeats.
     template_ids: dict[tuple[str, str], dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)

@@ -26,7 +26,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 import redis
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock, retry
 from bot.models import OutboxMessage
+from bot.wechat import template_faults
 from bot.wechat.client import WeChatClient
 from bot.wechat.errors import QuotaExceeded, WeChatError
 
@@ -84,6 +85,9 @@ class Delivery:
     failed: int = 0
     waiting: int = 0
     retry_at: datetime | None = None  # the earliest next attempt of those waiting
+    # Templates WeChat refused as unusable (47003, 40037), and templates that delivered.
+    refused: dict[str, int] = field(default_factory=dict)
+    working: set[str] = field(default_factory=set)
 
 
 def add(
@@ -153,10 +157,31 @@ def deliver(
             outcomes = pool.map(lambda message: _send(wechat, message), claimed)
             for message, outcome in zip(claimed, outcomes, strict=True):
                 settled.append(_settle(message, outcome, now, done))
+                _note_template(message.template_id, outcome, done)
                 if len(settled) == SETTLE_EVERY:
                     _save(session, settled)
         _save(session, settled)
+    _report_templates(wechat, done)
     return done
+
+
+def _note_template(template_id: str, outcome: str | Exception, done: Delivery) -> None:
+    if isinstance(outcome, str):
+        done.working.add(template_id)
+        done.refused.pop(template_id, None)
+    elif isinstance(outcome, WeChatError) and outcome.errcode in template_faults.CODES:
+        done.refused[template_id] = outcome.errcode
+        done.working.discard(template_id)
+
+
+def _report_templates(wechat: WeChatClient, done: Delivery) -> None:
+    """Record refused templates (for /healthz and the editors), forget ones that work again."""
+    try:
+        for template_id, errcode in done.refused.items():
+            template_faults.record(wechat.redis, template_id, errcode)
+        template_faults.clear(wechat.redis, done.working)
+    except redis.RedisError as exc:  # the rows are settled; only the report is lost
+        log.warning("outbox: template faults not recorded (%s)", type(exc).__name__)
 
 
 def oldest_unsent(session: Session) -> datetime | None:

@@ -84,3 +84,30 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
 def test_bad_settings_refuse_to_start_and_name_the_setting(tmp_path, env, named):
     with pytest.raises(ConfigError, match=named):
         settings(tmp_path, **env)
+
+
+def test_a_template_mapping_that_cannot_work_stops_the_start(tmp_path):
+    with pytest.raises(ConfigError, match="station is Chinese text and cannot go in"):
+        settings(
+            tmp_path,
+            WECHAT_TEMPLATE_HELP_REQUEST="tpl-1",
+            WECHAT_TEMPLATE_HELP_REQUEST_FIELDS="number:character_string1,station:character_string2",
+        )
+
+
+def test_a_real_template_id_needs_its_field_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="WECHAT_TEMPLATE_CARE_REMINDER_FIELDS: required"):
+        settings(
+            tmp_path,
+            WECHAT_APP_ID="wx1",
+            WECHAT_APP_SECRET="s",
+            WECHAT_TOKEN="t",
+            WECHAT_TEMPLATE_CARE_REMINDER="tpl-care",
+        )
+
+
+def test_the_sandbox_maps_every_notice_onto_its_example_template(tmp_path):
+    templates = settings(tmp_path)["TEMPLATES"]
+    assert templates["help_request"].template_id == "sandbox-help"
+    assert dict(templates["help_request"].keys)["number"] == "character_string1"
+    assert all(t.template_id for t in templates.values())

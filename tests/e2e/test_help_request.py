@@ -7,8 +7,11 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bot import clock
 from bot.models import HelpRequest
+from bot.records.directory import short_name
 from tests.fixtures import factories
+from tests.fixtures.templates import shown
 
 OPENID = "o-help-asker"
 
@@ -177,12 +180,19 @@ def test_responsible_staff_receive_a_template_message(wechat, session, veteran, 
 
     wechat.converse(OPENID, "求助", "信访", "村里修路占了我家的地，没有补偿")
     (request,) = requests_of(session)
+    filed = clock.local(request.created_at)
 
     for member in (village_staff, township_staff):
         (message,) = wait_for_messages(platform, member.openid)
         assert message["kind"] == "template" and message["template_id"] == "tpl-help-request"
-        assert message["data"]["keyword1"]["value"] == request.number
-        assert message["data"]["keyword2"]["value"] == "信访"
+        # The account's category template, with its typed keys, as a phone shows it.
+        assert shown(message) == {
+            "求助编号": request.number,
+            "求助类别": "信访",
+            "服务站": short_name(veteran.station.name),
+            "提交时间": f"{filed:%Y}年{filed:%m}月{filed:%d}日 {filed:%H:%M}",
+        }
+        assert message["dropped"] == []  # nothing the platform no longer shows
     assert platform.messages_to(elsewhere.openid) == []
     assert platform.messages_to(OPENID) == []
 

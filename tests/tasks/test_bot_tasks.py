@@ -19,7 +19,8 @@ from bot.wechat import outbox
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 from tasks import celery_init_app
-from tests.fixtures import factories
+from tests.fixtures import factories, wiring
+from tests.fixtures.templates import shown
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 
@@ -78,11 +79,11 @@ def test_notify_staff_sends_each_responsible_member_one_notice(
     for member in staff:
         (message,) = templates_to(platform, member.openid)
         assert message["template_id"] == "tpl-help-request"
-        data = message["data"]
-        assert data["keyword1"]["value"] == request.number
-        assert data["keyword2"]["value"] == "就业创业"
-        assert data["keyword3"]["value"] == "好谷村"
-        assert request.description not in str(data)
+        said = shown(message)
+        assert said["求助编号"] == request.number
+        assert said["求助类别"] == "就业创业"
+        assert said["服务站"] == "好谷村"
+        assert request.description not in str(message)
 
 
 def test_notify_staff_run_twice_tells_nobody_twice(bot_tasks, platform, request_with_staff):
@@ -162,7 +163,7 @@ def test_notify_staff_delivers_the_rows_the_webhook_wrote_and_writes_no_more(
     bot_tasks, app, platform, session, request_with_staff
 ):
     request, staff = request_with_staff
-    written = notices.add(session, request, "tpl-help-request")
+    written = notices.add(session, request, wiring.template("help_request"))
     session.commit()
 
     assert bot_tasks.notify_staff(request.id) == 2

@@ -55,19 +55,36 @@
 
   function showPushed(m) {
     if (m.kind === "template") {
+      // As a phone shows a category template: its title, then each key's label and value.
       var card = document.createElement("div");
       card.className = "card";
+      var title = document.createElement("div");
+      title.className = "card-title";
+      title.textContent = m.title || m.template_id;
+      card.appendChild(title);
       var dl = document.createElement("dl");
-      Object.keys(m.data || {}).forEach(function (key) {
-        var dt = document.createElement("dt"), dd = document.createElement("dd");
-        dt.textContent = key;
+      var rows = m.rows || Object.keys(m.data || {}).map(function (key) {
         var v = m.data[key];
-        dd.textContent = v && typeof v === "object" ? v.value : String(v);
+        return [key, v && typeof v === "object" ? v.value : String(v)];
+      });
+      rows.forEach(function (row) {
+        var dt = document.createElement("dt"), dd = document.createElement("dd");
+        dt.textContent = row[0];
+        dd.textContent = row[1];
         dl.appendChild(dt);
         dl.appendChild(dd);
       });
       card.appendChild(dl);
-      bubble("push", "模板消息 · " + m.template_id, card);
+      if (m.url) {
+        var more = document.createElement("a");
+        more.className = "card-more";
+        more.href = m.url;
+        more.target = "_blank";
+        more.rel = "noreferrer";
+        more.textContent = "详情";
+        card.appendChild(more);
+      }
+      bubble("push", "服务通知", card);
     } else {
       bubble("push", m.kind === "text" ? "客服消息" : m.kind, m.content || JSON.stringify(m));
     }

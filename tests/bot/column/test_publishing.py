@@ -22,6 +22,7 @@ from tests.fixtures.publishing import (
     editor_notices,
     publishing_settings,
 )
+from tests.fixtures.templates import opened, shown
 
 SITE_URL = "https://vets.example.cn/column"
 
@@ -188,7 +189,7 @@ def test_tokens_expiring_mid_publish_are_refreshed_once(session, platform, make_
 
 
 def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(
-    session, platform, make_story
+    client, session, platform, make_story
 ):
     make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/draft/add", 45009)
@@ -202,10 +203,13 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(
     assert platform.drafts == []
     told = editor_notices(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
-    assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
-    # A template field shows 20 characters on one line: the reason is cut there, whole in queue.
-    reason = told[0]["data"]["keyword3"]["value"]
+    assert shown(told[0])["稿件"] == "九都镇服务站的一天"
+    assert shown(told[0])["渠道"] == "微信"
+    # A template field shows 20 characters on one line: the reason is cut there, whole behind
+    # the notice's link.
+    reason = shown(told[0])["原因"]
     assert reason.startswith("接口调用已达今日上限") and len(reason) == 20 and reason[-1] == "…"
+    assert st.reason in opened(client, told[0])
 
 
 def test_a_cover_deleted_from_the_library_is_uploaded_again_for_the_next_story(
@@ -316,8 +320,8 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
 
     told = editor_notices(platform)
     assert len(told) == len(EDITORS)
-    assert "typo" in told[0]["data"]["keyword1"]["value"]
-    assert "front matter" in told[0]["data"]["keyword3"]["value"]
+    assert "typo" in shown(told[0])["稿件"]
+    assert "front matter" in shown(told[0])["原因"]
 
 
 def test_a_future_story_waits(session, platform, make_story):
@@ -418,7 +422,7 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
     refused = saved[("second", "wechat")]
     assert refused.state == "failed"
     assert "群发额度不足" in refused.reason and "first" in refused.reason
-    told = [m["data"]["keyword1"]["value"] for m in editor_notices(platform)]
+    told = [shown(m)["稿件"] for m in editor_notices(platform)]
     assert told.count("第二篇") == 2 * len(EDITORS)
 
 

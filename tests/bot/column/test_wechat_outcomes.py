@@ -143,7 +143,7 @@ def test_a_published_draft_cannot_be_submitted_again(session, platform, make_sto
     make_story("jiudu", publish_at=ago(hours=1))
     publishing.publish_due(*wiring.column())
     (job,) = platform.publishes
-    token = next(iter(platform.tokens))
+    token = platform.tokens.current
 
     again = requests.post(
         f"{emulator_url}/{SUBMIT}",

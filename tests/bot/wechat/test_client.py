@@ -7,6 +7,7 @@ import pytest
 from bot import store
 from bot.wechat.client import WeChatClient, client
 from bot.wechat.errors import QuotaExceeded, WeChatError
+from tests.fixtures.templates import HELP_DATA
 
 
 @pytest.fixture
@@ -56,11 +57,9 @@ def templates(platform) -> list[dict]:
 
 
 def test_a_repeated_client_msg_id_reaches_the_follower_once(wx, platform):
-    data = {"keyword1": {"value": "QZ000001"}}
-
-    first = wx.send_template("o-staff", "tpl", data, client_msg_id="help:1:1")
-    again = wx.send_template("o-staff", "tpl", data, client_msg_id="help:1:1")
-    other = wx.send_template("o-other", "tpl", data, client_msg_id="help:1:1")
+    first = wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:1:1")
+    again = wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:1:1")
+    other = wx.send_template("o-other", "tpl-help-request", HELP_DATA, client_msg_id="help:1:1")
 
     # The repeat succeeds and names the first message; only another openid gets a second.
     assert again["msgid"] == first["msgid"] != other["msgid"]
@@ -71,18 +70,22 @@ def test_a_send_whose_answer_was_lost_is_repeated_harmlessly(wx, platform):
     platform.lost_answers["cgi-bin/message/template/send"] = 1
 
     with pytest.raises(WeChatError) as raised:
-        wx.send_template("o-staff", "tpl", {}, client_msg_id="care:reminder:2026-12-01:7")
+        wx.send_template(
+            "o-staff", "tpl-help-request", HELP_DATA, client_msg_id="care:reminder:2026-12-01:7"
+        )
     assert raised.value.transient
-    wx.send_template("o-staff", "tpl", {}, client_msg_id="care:reminder:2026-12-01:7")
+    wx.send_template(
+        "o-staff", "tpl-help-request", HELP_DATA, client_msg_id="care:reminder:2026-12-01:7"
+    )
 
     assert len(templates(platform)) == 1
 
 
 def test_client_msg_id_is_remembered_for_ten_minutes_only(wx, platform):
-    wx.send_template("o-staff", "tpl", {}, client_msg_id="help:2:1")
+    wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:2:1")
     platform.outbox[-1]["at"] -= 10 * 60  # the first send, ten minutes ago
 
-    wx.send_template("o-staff", "tpl", {}, client_msg_id="help:2:1")
-    wx.send_template("o-staff", "tpl", {})  # no id: every send is delivered
+    wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:2:1")
+    wx.send_template("o-staff", "tpl-help-request", HELP_DATA)  # no id: every send is delivered
 
     assert len(templates(platform)) == 3
