@@ -108,7 +108,9 @@ def _send_pending(session) -> None:
     """
     for celery, name, args in session.info.pop("pending_tasks", []):
         try:
-            with celery.connection_for_write(transport_options=_PUBLISH_OPTIONS) as connection:
+            with celery.connection_for_write(
+                connect_timeout=PUBLISH_TIMEOUT_SECONDS, transport_options=_PUBLISH_OPTIONS
+            ) as connection:
                 celery.send_task(name, args=args, connection=connection, retry=False)
         except Exception as exc:  # the broker's errors are kombu's, redis-py's or OSError
             log.warning(
