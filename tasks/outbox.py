@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import redis
 from celery import shared_task
+from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from bot import clock, db, queue, retry
@@ -44,3 +46,10 @@ def deliver(self, ids: list[int]) -> int:
 def sweep() -> int:
     """Beat, every minute: deliver every due row, pending or stuck in sending; how many sent."""
     return outbox.deliver(db.session(), client()).sent
+
+
+@shared_task(name="tasks.outbox.prune")
+def prune() -> int:
+    """Beat, daily: delete sent rows older than OUTBOX_KEEP_DAYS; how many."""
+    keep = timedelta(days=current_app.config["OUTBOX_KEEP_DAYS"])
+    return outbox.prune(db.session(), clock.utcnow() - keep)
