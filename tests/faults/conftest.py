@@ -11,8 +11,7 @@ import itertools
 import psycopg
 import pytest
 
-from tests.faults.plant import Plant, reset, settings_for
-from tests.fixtures import factories
+from tests.faults.plant import Plant, reset, seed, settings_for
 from tests.fixtures.services import PostgresCluster, RedisServer, Unavailable, postgres_folder
 
 _databases = itertools.count(1)
@@ -91,28 +90,6 @@ def make_plant(tmp_path, platform, emulator_url, redis_server, make_story):
     for plant in made:
         plant.close()
         reset(platform)
-
-
-def seed(plant: Plant) -> None:
-    """Two villages with staff, their township's staff, veterans in two counties, tagged."""
-    from bot import db
-    from bot.records import tagging
-    from bot.wechat.client import client
-
-    butuo = factories.butuo()
-    session = db.session()
-    factories.StaffFactory(station=butuo.jiudu, openid="o-staff-jiudu")
-    veterans = []
-    for name in ("好谷村", "九都村"):
-        village = butuo.villages[name]
-        factories.StaffFactory(station=village, openid=f"o-staff-{village.code}")
-        veterans += [factories.VeteranFactory(station=village) for _ in range(3)]
-    zhaojue = factories.CountyFactory(code="513431", name="昭觉县退役军人服务中心")
-    other = factories.VillageFactory(parent=factories.TownshipFactory(parent=zhaojue))
-    veterans.append(factories.VeteranFactory(station=other))
-    for veteran in veterans:
-        tagging.tag_veteran(session, client(), veteran.id)
-    plant.veterans = [v.openid for v in veterans if v.station_id != other.id]
 
 
 def _hour_ago():

@@ -25,6 +25,7 @@ from bot.models import Campaign, HelpRequest, PublishState, Staff, Station
 from bot.sandbox.platform import PlatformState
 from bot.wechat import outbox
 from tests.conftest import APP_ID, APP_SECRET, DATA_KEY, SECRET_KEY, TOKEN
+from tests.fixtures import factories
 from tests.fixtures.driver import WeChatDriver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -197,6 +198,30 @@ class Plant:
             found = Counter(outbox.count_by_state(session))
             session.close()
             return found
+
+
+def seed(plant: Plant, per_village: int = 3) -> None:
+    """Two villages with staff, their township's staff, veterans in two counties, tagged.
+
+    Run inside the plant's app context; plant.veterans gets the openids that file requests.
+    """
+    from bot.records import tagging
+    from bot.wechat.client import client
+
+    butuo = factories.butuo()
+    session = db.session()
+    factories.StaffFactory(station=butuo.jiudu, openid="o-staff-jiudu")
+    veterans = []
+    for name in ("好谷村", "九都村"):
+        village = butuo.villages[name]
+        factories.StaffFactory(station=village, openid=f"o-staff-{village.code}")
+        veterans += [factories.VeteranFactory(station=village) for _ in range(per_village)]
+    zhaojue = factories.CountyFactory(code="513431", name="昭觉县退役军人服务中心")
+    other = factories.VillageFactory(parent=factories.TownshipFactory(parent=zhaojue))
+    veterans.append(factories.VeteranFactory(station=other))
+    for veteran in veterans:
+        tagging.tag_veteran(session, client(), veteran.id)
+    plant.veterans = [v.openid for v in veterans if v.station_id != other.id]
 
 
 def wait_until(condition, seconds: float, every: float = 0.1) -> bool:
