@@ -132,7 +132,7 @@ class Plant:
 
     # -- the ledger ---------------------------------------------------------------------
     def notices_due(self) -> Counter:
-        """(staff openid, request number): each filed request, to its village's and township's.
+        """(staff openid, request number): each filed request, to its stations' staff.
 
         Worked out from the requests and the directory, not from the outbox, so a
         notice never written counts as lost.
