@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from bot import health
     from bot.column import preview, site_view
     from bot.dialogs import station
+    from bot.requests import recording_view
     from bot.wechat import views
 
     station.init_app(app)  # the station-card cache and the commits that drop it
@@ -33,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     views.init_app(app)  # /wechat, and its hooks on the app's sessions
     app.register_blueprint(health.bp)
     app.register_blueprint(site_view.bp)
+    app.register_blueprint(recording_view.bp)  # call-backs' recordings, behind signed links
     preview.init_app(app)  # /preview/, in SANDBOX mode only
     if app.config["SANDBOX"]:
         from bot.sandbox import chat

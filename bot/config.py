@@ -75,6 +75,16 @@ DEFAULTS: dict[str, str | None] = {
     # prune`). A row's key is what stops a rerun from sending it again, so keep them
     # longer than any rerun can come: OUTBOX_MIN_KEEP_DAYS at least.
     "OUTBOX_KEEP_DAYS": "90",
+    # The bot's own public base URL, for links in staff notices (a call-back
+    # request's recording). Derived from PORT when unset.
+    "PUBLIC_URL": None,
+    # A speech-recognition service for voice messages WeChat sent without text:
+    # the audio is POSTed there and its {"text": …} used as if WeChat had heard it.
+    # Empty: no recognition, the follower is offered a call-back instead.
+    "SPEECH_RECOGNITION_URL": "",
+    # How long the webhook waits for the download and the recognition together;
+    # at most 2 s of its 4 s budget.
+    "SPEECH_RECOGNITION_SECONDS": "1.5",
 }
 # The longest a key must stand: the condolence list may be written on any of 7 days,
 # the editors' weekly reminder once per ISO week; twice that, to be safe.
@@ -138,6 +148,7 @@ def load_config(raw: dict) -> dict:
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
+    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
     _validate(cfg)
     return cfg
 
@@ -187,12 +198,31 @@ def _validate(cfg: dict) -> None:
             f"OUTBOX_KEEP_DAYS: must be a whole number of days, {OUTBOX_MIN_KEEP_DAYS} or more"
         )
     cfg["OUTBOX_KEEP_DAYS"] = int(keep)
-    for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
+    for key in ("WECHAT_API_BASE_URL", "SITE_URL", "PUBLIC_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
+    _validate_speech(cfg)
     _validate_greetings(cfg)
+    # WeChat's tag names are at most 30 bytes (45158); county tags add three characters
+    # (木里县 + VETERAN_TAG, bot/records/tagging.py), nine bytes.
+    if not 0 < len(cfg["VETERAN_TAG"].encode()) <= 21:
+        raise ConfigError("VETERAN_TAG: 1 to 21 bytes (7 Chinese characters), room for a county")
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+
+
+def _validate_speech(cfg: dict) -> None:
+    url = cfg["SPEECH_RECOGNITION_URL"] or ""
+    if url and urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError("SPEECH_RECOGNITION_URL: must be an http(s) URL, or empty")
+    try:
+        seconds = float(cfg["SPEECH_RECOGNITION_SECONDS"])
+    except ValueError:
+        seconds = 0.0
+    # The webhook answers within 4 s: the follower's lock, Redis and the database need the rest.
+    if not 0 < seconds <= 2:
+        raise ConfigError("SPEECH_RECOGNITION_SECONDS: must be a number above 0, at most 2")
+    cfg["SPEECH_RECOGNITION_SECONDS"] = seconds
 
 
 def _validate_greetings(cfg: dict) -> None:

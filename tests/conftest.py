@@ -280,13 +280,14 @@ def worker(app, committed_db):
 
 def _reset_platform(platform: PlatformState) -> None:
     with platform.lock:
-        platform.tokens.clear()
+        platform.tokens.reset()
         platform.tags.clear()
         platform.tagged.clear()
         platform.outbox.clear()
         platform.calls.clear()
         platform.faults.clear()
         platform.menu = None
+        platform.media.clear()
         platform.token_fetches = 0
     platform.reset_publishing()
 

@@ -16,19 +16,21 @@ from bot import clock, db, queue
 from bot.crypto import cipher
 from bot.dialogs import choices, station
 from bot.dialogs import state as dialog_state
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import HelpRequest, Station
-from bot.models.requests import CATEGORIES
+from bot.models.requests import CALLBACK, CATEGORIES
 from bot.records import directory, files
 from bot.records.identity import InvalidInput, normalize_mobile
-from bot.requests import notices
+from bot.requests import notices, recordings
 
 log = logging.getLogger(__name__)
 
 MIN_DESCRIPTION = 2
 MAX_DESCRIPTION = 500
-LIST_LATEST = 10
+# 我的求助 lists the latest first, as many as a reply holds (bot.dialogs.reply);
+# this only bounds the query for a follower who filed hundreds.
+LIST_LATEST = 200
 # Timestamps are stored in UTC; veterans read Beijing time.
 
 
@@ -48,6 +50,22 @@ def start(turn: Turn) -> Reply:
         return Reply(render_template("replies/help_unavailable.txt"))
     current = {"dialog": "help"}
     reply = station.ask_township(current, intro=render_template("replies/help_unregistered.txt"))
+    dialog_state.save(turn.openid, current)
+    return reply
+
+
+def call_back(turn: Turn, voice_ids: list[int]) -> Reply:
+    """A 回电 request with the follower's recordings: filed now, or once they say where they are."""
+    session = db.session()
+    current = {"dialog": "help", "category": CALLBACK, "voice_ids": voice_ids}
+    veteran = files.by_openid(session, turn.openid)
+    if veteran is not None:
+        current.update(veteran_id=veteran.id, station_id=veteran.station_id)
+        return _submit(turn, current, _callback_description(voice_ids))
+    if not directory.of_level(session, "township"):
+        dialog_state.clear(turn.openid)
+        return Reply(render_template("replies/help_unavailable.txt"))
+    reply = station.ask_township(current, intro=render_template("replies/callback_where.txt"))
     dialog_state.save(turn.openid, current)
     return reply
 
@@ -79,7 +97,7 @@ def my_requests(turn: Turn) -> Reply:
         }
         for r in rows
     ]
-    return Reply(render_template("replies/help_list.txt", items=items))
+    return Reply(fitted("replies/help_list.txt", "items", items))
 
 
 def _place(turn: Turn, current: dict) -> Reply:
@@ -95,6 +113,8 @@ def _phone(turn: Turn, current: dict) -> Reply:
     except InvalidInput as exc:
         return _ask_phone(turn, current, problem=str(exc))
     current["phone"] = cipher().encrypt(phone)
+    if current.get("category") == CALLBACK:
+        return _submit(turn, current, _callback_description(current.get("voice_ids", [])))
     return _ask_category(turn, current)
 
 
@@ -131,23 +151,41 @@ def _submit(turn: Turn, current: dict, description: str) -> Reply:
     session.add(request)
     session.flush()
     request.number = number_for(request.id)
+    url = _recordings_link(session, request, current.get("voice_ids", []))
     # The staff's notices are outbox rows in this same commit: no request without them.
     # The worker delivers them once it commits, or the sweep does if that task is lost.
     template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
-    if ids := notices.add(session, request, template_id):
+    if ids := notices.add(session, request, template_id, url=url):
         queue.enqueue("tasks.outbox.deliver", ids)
     session.commit()
     dialog_state.clear(turn.openid)
     log.info("help request %s filed at station %s", request.id, place.id)
+    done = "replies/callback_done.txt" if request.category == CALLBACK else "replies/help_done.txt"
     return Reply(
         render_template(
-            "replies/help_done.txt",
+            done,
             number=request.number,
             category=request.category,
             station=choices.short_name(place.name) + "服务站",
             phone=place.phone,
         )
     )
+
+
+def _recordings_link(session, request: HelpRequest, voice_ids: list[int]) -> str:
+    """The signed link to the request's recordings for the staff's notice; "" without any."""
+    voices = recordings.attach(session, request, voice_ids)
+    for voice in voices:
+        if voice.state == "waiting":  # its download task lost (Redis emptied): ask again
+            queue.enqueue("tasks.bot.fetch_voice", voice.id)
+    if not voices:
+        return ""
+    cfg = current_app.config
+    return recordings.link(cfg["SECRET_KEY"], cfg["PUBLIC_URL"], request.number)
+
+
+def _callback_description(voice_ids: list[int]) -> str:
+    return f"语音留言，请回电（录音{len(voice_ids)}段）"
 
 
 def _ask_phone(turn: Turn, current: dict, problem: str = "", station_name: str = "") -> Reply:

@@ -17,7 +17,7 @@ from flask import render_template
 from bot import clock, db
 from bot.care import contacts
 from bot.crypto import cipher
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import Staff
 from bot.records.directory import short_name
@@ -30,8 +30,6 @@ CONDOLENCE_WORDS = {"慰问名单"}
 # Between the command, the number and the note: what typing and speech put there.
 SEPARATORS = " \t\r\n\u3000,，、:：;；"
 NUMBER = re.compile(r"[0-9０-９A-Za-zＡ-Ｚａ-ｚ\-－—–_杠]+")
-# A passive reply holds at most 2048 bytes; a list line takes about 40.
-REPLY_ROWS = 30
 
 
 def handle(turn: Turn) -> Reply | None:
@@ -110,13 +108,14 @@ def due_list(member: Staff) -> Reply:
     day = clock.today()
     rows = contacts.due(db.session(), member.station, day)
     return Reply(
-        render_template(
+        fitted(
             "replies/staff_due.txt",
+            "rows",
+            rows,
             area=_area(member),
             month=f"{day.month}月",
             total=len(rows),
             visits=sum(d.needs_visit for d in rows),
-            rows=rows[:REPLY_ROWS],
             code=member.station.code,
         )
     )
@@ -127,13 +126,14 @@ def condolence_list(member: Staff) -> Reply:
     rows = contacts.condolence_list(db.session(), member.station)
     on, occasion = contacts.next_occasion(clock.today())
     return Reply(
-        render_template(
+        fitted(
             "replies/staff_condolence.txt",
+            "rows",
+            rows,
             area=_area(member),
             occasion=occasion,
             on=on,
             total=len(rows),
-            rows=rows[:REPLY_ROWS],
             code=member.station.code,
         )
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot import db, store
 from bot.dialogs import choices
 from bot.dialogs import state as dialog_state
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import Station
 from bot.records import directory
@@ -74,14 +74,14 @@ def contact(station: Station, km: float | None = None) -> Reply:
     line = [s for s in station.lineage() if s.level in ("village", "township")] or [station]
     cards = [directory.Card(*(getattr(s, f) for f in directory.CARD_FIELDS)) for s in line]
     distance = None if km is None else _distance(km)
-    return Reply(render_template("replies/station_contact.txt", stations=cards, distance=distance))
+    return Reply(fitted("replies/station_contact.txt", "stations", cards, distance=distance))
 
 
 @functools.lru_cache(maxsize=4096)
 def _registered_contact(cards: tuple[directory.Card, ...]) -> str:
     # Keyed by the cards' content, so it can never answer with old details;
     # the cards themselves come from the directory's cache on most calls.
-    return render_template("replies/station_contact.txt", stations=cards, registered=True)
+    return fitted("replies/station_contact.txt", "stations", cards, registered=True)
 
 
 def init_app(app: Flask) -> None:
@@ -186,11 +186,12 @@ def ask_village(
     listed = len(villages) <= choices.LIST_LIMIT
     current["step"], current["township_id"] = "village", township.id
     return Reply(
-        render_template(
+        fitted(
             "replies/station_choose_village.txt",
+            "options",
+            _labels(villages) if listed else [],
             note=note,
             township=choices.short_name(township.name),
-            options=_labels(villages) if listed else [],
             example=choices.short_name(villages[0].name),
             allow_township=allow_township,
         )
@@ -241,11 +242,12 @@ def _nearest(turn: Turn) -> tuple[Station, float] | None:
 
 def _township_prompt(options: list[Station], townships: list[Station], note: str, intro: str = ""):
     return Reply(
-        render_template(
+        fitted(
             "replies/station_choose_township.txt",
+            "options",
+            _labels(options),
             intro=intro,
             note=note,
-            options=_labels(options),
             example=choices.short_name(townships[0].name) if townships else "九都镇",
         )
     )

@@ -13,6 +13,9 @@ from bot.models.stations import Station
 from bot.models.veterans import Veteran
 
 CATEGORIES = ("就业创业", "帮扶解困", "信访", "权益保障", "政策咨询", "其他")
+# A request's kind when a follower who could not be understood asks to be called
+# back (a voice message without text); not one a follower picks from the list.
+CALLBACK = "回电"
 STATUSES = ("已提交", "已签收", "办理中", "待补充", "已办结", "已回访/关闭", "退回", "转派", "重开")
 
 

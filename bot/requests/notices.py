@@ -39,8 +39,11 @@ def key_prefix(request_id: int) -> str:
     return f"help:{request_id}:"
 
 
-def add(session: Session, request: HelpRequest, template_id: str) -> list[int]:
-    """Write a notice for each responsible staff member not yet told (no commit); the new ids."""
+def add(session: Session, request: HelpRequest, template_id: str, url: str = "") -> list[int]:
+    """Write a notice for each responsible staff member not yet told (no commit); the new ids.
+
+    url, when given, is where the notice opens (a call-back's recordings).
+    """
     if not template_id:
         log.error("WECHAT_TEMPLATE_HELP_REQUEST is unset; staff not told of %s", request.id)
         return []
@@ -50,7 +53,7 @@ def add(session: Session, request: HelpRequest, template_id: str) -> list[int]:
     data = template_data(request)
     added = [
         outbox.add(
-            session, f"{key_prefix(request.id)}{member.id}", member.openid, template_id, data
+            session, f"{key_prefix(request.id)}{member.id}", member.openid, template_id, data, url
         )
         for member in staff
     ]

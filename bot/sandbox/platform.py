@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from bot.sandbox.tokens import TokenBook
+
 # WeChat's publishing limits (see docs/wechat-platform.md, "Publishing articles").
 DRAFT_LIMITS = {"title": (32, 45003), "author": (16, 45110), "digest": (128, 45004)}
 CONTENT_LIMIT = 20_000
@@ -35,14 +37,17 @@ class PlatformState:
 
     appid: str
     secret: str
-    tokens: set[str] = field(default_factory=set)
+    tokens: TokenBook = field(default_factory=TokenBook)
     tags: dict[int, str] = field(default_factory=dict)
     tagged: dict[int, set[str]] = field(default_factory=dict)
+    deleted_tags: set[int] = field(default_factory=set)  # their ids are never given again
     menu: dict | None = None
     outbox: list[dict] = field(default_factory=list)
     # (openid, client_msg_id) -> the template message it delivered, for repeats.
     template_ids: dict[tuple[str, str], dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    # Temporary media (voice messages) by MediaId: audio, format, when (bot.sandbox.media).
+    media: dict[str, dict] = field(default_factory=dict)
     token_fetches: int = 0
     # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
     faults: dict[str, list[int]] = field(default_factory=dict)
@@ -117,7 +122,7 @@ class PlatformState:
 
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as WeChat does after 7200 s or a reset."""
-        self.tokens.clear()
+        self.tokens.expire()
 
     def inject(self, path: str, *codes: int) -> None:
         """Make the next calls to path answer with these errcodes, in order."""

@@ -72,6 +72,7 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"OUTBOX_KEEP_DAYS": "7"}, "OUTBOX_KEEP_DAYS: must be a whole number of days, 14"),
         ({"OUTBOX_KEEP_DAYS": "ninety"}, "OUTBOX_KEEP_DAYS"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
+        ({"VETERAN_TAG": "凉山州退役军人服务对象"}, "VETERAN_TAG: 1 to 21 bytes"),
     ],
 )
 def test_bad_settings_refuse_to_start_and_name_the_setting(tmp_path, env, named):

@@ -92,6 +92,18 @@ def test_one_text_per_county_tag_with_its_phone_and_never_to_all(session, vetera
     assert all(r.msg_id for r in rows.values())
 
 
+def test_muli_veterans_get_their_greeting_with_their_centres_phone(session, emulated, committed_db):
+    # 木里藏族自治县退役军人 is 33 bytes, over WeChat's 30: the tag is 木里县退役军人.
+    followers = liangshan(session, {"木里藏族自治县": "0834-6521000"})
+
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
+
+    (send,) = emulated.mass_sends
+    assert emulated.tags[send["tag_id"]] == "木里县退役军人"
+    assert "0834-6521000" in send["content"]
+    assert sorted(send["sent"]) == sorted(followers["木里藏族自治县"])
+
+
 def test_without_county_tags_the_greeting_goes_to_the_veterans_tag(app, session, emulated):
     wechat = client()
     wechat.tag_users(wechat.ensure_tag("退役军人"), ["o-vet-a", "o-vet-b"])

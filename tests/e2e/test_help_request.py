@@ -199,3 +199,19 @@ def test_cancel_leaves_the_request_unfiled(wechat, session, veteran):
     assert "已取消" in wechat.send_text(OPENID, "取消")
     assert "请回复您要办的事" in wechat.send_text(OPENID, "想找份工作")
     assert requests_of(session) == []
+
+
+def test_my_requests_lists_as_many_as_a_reply_holds_and_counts_the_rest(wechat, session, veteran):
+    filed = [
+        factories.HelpRequestFactory(
+            openid=OPENID, station=veteran.station, number=f"QZ{i:06d}", status="已回访/关闭"
+        )
+        for i in range(1, 61)
+    ]
+
+    reply = wechat.send_text(OPENID, "我的求助")  # the driver refuses over 2,048 bytes
+
+    shown = [r.number for r in filed if r.number in reply]
+    assert len(shown) > 10  # not cut at a fixed count of rows
+    assert shown == [r.number for r in filed[-len(shown) :]]  # the latest ones
+    assert f"另有 {len(filed) - len(shown)} 条较早的未列出" in reply

@@ -30,7 +30,7 @@ def test_page_renders_in_chinese_with_its_assets(client):
         "模拟语音",
         "登记",
         "求助",
-        "联系服务站",
+        "找服务站",
         "取消关注",
         STAFF,
         "veteranbot staff add",
@@ -54,6 +54,14 @@ def test_voice_is_understood_through_its_recognition(client):
     typed = say(client, type="text", content="菜单").get_json()["reply"]["content"]
     spoken = say(client, type="voice", recognition="菜单。").get_json()["reply"]["content"]
     assert spoken == typed
+
+
+def test_voice_without_recognition_shows_the_call_back_path(client, platform):
+    reply = say(client, type="voice", recognition="").get_json()["reply"]["content"]
+
+    assert reply.strip().endswith("需要服务站给您回电话吗？回复 1")
+    # The recording is one the emulator issued, so the bot can download it.
+    assert len(platform.media) == 1
 
 
 def test_menu_click_reaches_the_same_dialog_as_the_word(client, wechat):

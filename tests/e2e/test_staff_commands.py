@@ -194,3 +194,22 @@ def test_condolence_list_over_wechat_names_martyrs_families_and_hardship(wechat,
     assert haogu[2].file_no not in reply  # disability alone is not on the list
     assert "别村困难" not in reply
     assert "记录" in last_line(reply)
+
+
+@pytest.mark.parametrize(("words", "unit"), [("待走访", "人"), ("慰问名单", "户")])
+def test_a_long_list_fits_one_reply_and_says_how_many_are_left_out(wechat, butuo, words, unit):
+    # Long Yi names and hardship notes: thirty such rows are well over 2,048 bytes.
+    village = butuo.villages["好谷村"]
+    rows = [
+        factories.VeteranFactory(
+            station=village, seq=i + 1, name=f"阿苏拉则吉克伍各{i:02d}", hardship=True
+        )
+        for i in range(40)
+    ]
+
+    reply = wechat.send_text(VILLAGE_STAFF, words)  # the driver refuses over 2,048 bytes
+
+    shown = sum(v.file_no in reply for v in rows)
+    assert 10 < shown < len(rows)
+    assert f"还有 {len(rows) - shown} {unit}未列出" in reply
+    assert "记录" in last_line(reply)

@@ -24,7 +24,7 @@ from bot import create_app, db
 from bot.models import Campaign, HelpRequest, PublishState, Staff, Station
 from bot.sandbox.platform import PlatformState
 from bot.wechat import outbox
-from tests.conftest import APP_ID, APP_SECRET, DATA_KEY, SECRET_KEY, TOKEN
+from tests.conftest import APP_ID, APP_SECRET, DATA_KEY, SECRET_KEY, TOKEN, _reset_platform
 from tests.fixtures import factories
 from tests.fixtures.driver import WeChatDriver
 
@@ -67,20 +67,12 @@ def settings_for(
 
 def reset(platform: PlatformState) -> None:
     """Forget every message, call, fault and knob of the emulated platform."""
+    _reset_platform(platform)  # what every test app starts from
     with platform.lock:
-        platform.tokens.clear()
-        platform.tags.clear()
-        platform.tagged.clear()
-        platform.outbox.clear()
         platform.template_ids.clear()
-        platform.calls.clear()
-        platform.faults.clear()
         platform.lost_answers.clear()
         platform.slow_answers.clear()
         platform.latency_ms = 0
-        platform.menu = None
-        platform.token_fetches = 0
-    platform.reset_publishing()
 
 
 @dataclass

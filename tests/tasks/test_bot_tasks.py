@@ -11,10 +11,13 @@ from celery.exceptions import Retry
 from sqlalchemy import select
 
 from bot import clock
-from bot.models import Follower, OutboxMessage
-from bot.requests import notices
+from bot.crypto import cipher
+from bot.models import Follower, OutboxMessage, VoiceMessage
+from bot.requests import notices, recordings
+from bot.sandbox import media
 from bot.wechat import outbox
 from bot.wechat.client import client
+from bot.wechat.errors import WeChatError
 from tasks import celery_init_app
 from tests.fixtures import factories
 
@@ -33,6 +36,7 @@ def bot_tasks(app, session):
     return SimpleNamespace(
         notify_staff=celery.tasks["tasks.bot.notify_staff"],
         tag_veteran=celery.tasks["tasks.bot.tag_veteran"],
+        fetch_voice=celery.tasks["tasks.bot.fetch_voice"],
     )
 
 
@@ -223,3 +227,49 @@ def test_the_worker_retries_a_transient_failure_with_backoff(
         time.sleep(0.1)
 
     assert all(len(templates_to(platform, m.openid)) == 1 for m in staff)
+
+
+def noted_voice(session, media_id: str) -> VoiceMessage:
+    voice = VoiceMessage(openid="o-voice", media_id=media_id, format="amr")
+    session.add(voice)
+    session.flush()
+    return voice
+
+
+def test_fetch_voice_downloads_the_recording_once_and_keeps_it_encrypted(
+    app, bot_tasks, session, platform
+):
+    recording = media.sample_voice(seconds=1)
+    voice = noted_voice(session, media.issue(platform, recording))
+
+    assert bot_tasks.fetch_voice(voice.id) == "fetched"
+    assert bot_tasks.fetch_voice(voice.id) == "fetched"  # a second run downloads nothing
+
+    assert platform.calls.count("cgi-bin/media/get") == 1
+    session.expire_all()
+    assert recording not in voice.audio.encode()  # at rest: encrypted
+    assert recordings.audio(voice, cipher()) == recording
+
+
+def test_fetch_voice_of_an_id_wechat_no_longer_has_fails_with_the_reason(
+    app, bot_tasks, session, platform
+):
+    expired = media.issue(platform)
+    platform.media[expired]["at"] -= media.TEMPORARY_SECONDS + 1  # past WeChat's 3 days
+    voice = noted_voice(session, expired)
+
+    assert bot_tasks.fetch_voice(voice.id) == "failed"
+    session.expire_all()
+    assert "40007" in voice.reason
+
+
+def test_fetch_voice_leaves_a_transient_error_to_the_retry(app, bot_tasks, session, platform):
+    voice = noted_voice(session, media.issue(platform))
+    platform.inject("cgi-bin/media/get", -1)
+
+    # Called directly, Celery's retry raises the error itself; the worker schedules it.
+    with pytest.raises(WeChatError):
+        bot_tasks.fetch_voice(voice.id)
+    session.expire_all()
+    assert voice.state == "waiting"
+    assert bot_tasks.fetch_voice(voice.id) == "fetched"

@@ -122,7 +122,7 @@
     log.innerHTML = saved ? saved.html : "";
     since = saved ? saved.since : 0;
     if (!saved) {
-      note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“联系服务站”。");
+      note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“找服务站”。");
       note("当前身份：" + openid);
     }
     $("staff-hint").hidden = openid !== staffOpenid;
@@ -143,6 +143,12 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var value = text.value;
+    // Empty in voice mode: a voice message WeChat sent without recognised text,
+    // as it does more and more now that its speech recognition is withdrawn.
+    if (voice && !value.trim()) {
+      send({ type: "voice", recognition: "" }, "🎤 （一段语音，没有识别出文字）");
+      return;
+    }
     if (!value.trim()) return;
     text.value = "";
     if (voice) send({ type: "voice", recognition: value }, "🎤 " + value);
@@ -153,7 +159,7 @@
     voice = !voice;
     form.classList.toggle("voice", voice);
     this.textContent = voice ? "文字" : "模拟语音";
-    text.placeholder = voice ? "说的话（作为语音识别结果发送）" : "输入文字";
+    text.placeholder = voice ? "说的话（作为语音识别结果；留空＝没识别出文字）" : "输入文字";
     text.focus();
   });
 

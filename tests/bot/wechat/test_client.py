@@ -1,4 +1,4 @@
-"""The WeChat client against the emulator: one shared token, one refresh, typed errors."""
+"""The WeChat client against the emulator: one shared token, typed errors (see test_tokens)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from bot import store
 from bot.wechat.client import WeChatClient, client
-from bot.wechat.errors import QuotaExceeded, TokenError, WeChatError
+from bot.wechat.errors import QuotaExceeded, WeChatError
 
 
 @pytest.fixture
@@ -20,22 +20,6 @@ def test_token_is_fetched_once_and_shared_between_processes(app, wx, platform):
     wx.tags()
     other.tags()
     assert platform.token_fetches == 1
-
-
-def test_expired_token_is_refreshed_once_and_the_call_succeeds(wx, platform):
-    wx.ensure_tag("退役军人")
-    platform.expire_tokens()
-    assert wx.tags()[0]["name"] == "退役军人"
-    assert platform.token_fetches == 2
-
-
-def test_a_token_refused_twice_raises_instead_of_looping(wx, platform):
-    platform.inject("cgi-bin/tags/get", 40001, 40001, 40001)
-    with pytest.raises(TokenError):
-        wx.tags()
-    # one fetch before the first try, one refresh, and no more
-    assert platform.token_fetches == 2
-    assert platform.calls.count("cgi-bin/tags/get") == 2
 
 
 def test_quota_error_is_typed_and_not_retried(wx, platform):
