@@ -87,6 +87,10 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
+    # Sent outbox rows older than this many days are deleted by beat (and `outbox
+    # prune`). A row's key is what stops a rerun from sending it again, so keep them
+    # longer than any rerun can come: OUTBOX_MIN_KEEP_DAYS at least.
+    "OUTBOX_KEEP_DAYS": "90",
     # A speech-recognition service for voice messages WeChat sent without text:
     # the audio is POSTed there and its {"text": …} used as if WeChat had heard it.
     # Empty: no recognition, the follower is offered a call-back instead.
@@ -99,6 +103,9 @@ DEFAULTS: dict[str, str | None] = {
     # station hundreds of kilometres away.
     "NEAREST_STATION_MAX_KM": "50",
 }
+# The longest a key must stand: the condolence list may be written on any of 7 days,
+# the editors' weekly reminder once per ISO week; twice that, to be safe.
+OUTBOX_MIN_KEEP_DAYS = 14
 
 # The sandbox plays the account with these when no real credentials are set.
 SANDBOX_CREDENTIALS = {
@@ -235,6 +242,12 @@ def _validate(cfg: dict) -> None:
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])
+    keep = str(cfg["OUTBOX_KEEP_DAYS"])
+    if not keep.isdigit() or int(keep) < OUTBOX_MIN_KEEP_DAYS:
+        raise ConfigError(
+            f"OUTBOX_KEEP_DAYS: must be a whole number of days, {OUTBOX_MIN_KEEP_DAYS} or more"
+        )
+    cfg["OUTBOX_KEEP_DAYS"] = int(keep)
     for key in ("WECHAT_API_BASE_URL", "SITE_URL", "PUBLIC_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import redis
 from celery import shared_task
@@ -57,3 +58,10 @@ def sweep() -> int:
     settings = ColumnSettings.from_config(cfg)
     template_alarms.tell(session, wechat, settings, cfg["TEMPLATES"], refused)
     return sent
+
+
+@shared_task(name="tasks.outbox.prune")
+def prune() -> int:
+    """Beat, daily: delete sent rows older than OUTBOX_KEEP_DAYS; how many."""
+    keep = timedelta(days=current_app.config["OUTBOX_KEEP_DAYS"])
+    return outbox.prune(db.session(), clock.utcnow() - keep)

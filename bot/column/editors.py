@@ -2,15 +2,17 @@
 
 Each notice is an outbox row per editor (bot.wechat.outbox), keyed by what it
 says and the day (or, for the weekly reminder, the ISO week): told once, and a
-rerun the same day writes nothing new. It is written right after the change it
-reports (a channel's state is saved by the publisher's store, which commits on
-its own), then delivered; what waits is swept.
+rerun the same day writes nothing new. A channel's failure is told in the
+transaction that saves it (channel_failed, handed to the state store), so a
+crash cannot keep the one without the other; the rows are delivered after the
+commit, and what waits is swept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -29,6 +31,24 @@ _PENDING = ChannelState(slug="", channel="")
 DIGEST_CHARS = 12
 # The most of a reason the link carries (in its signed token): a page of faults.
 REASON_CHARS = 2000
+
+
+CHANNEL_LABELS = {"wechat": "微信", "site": "网站"}
+
+
+def channel_failed(settings: ColumnSettings) -> Callable[[Session, ChannelState], list[int]]:
+    """The state store's on_failed: write the failure's notice rows, no commit; their ids."""
+
+    def write(session: Session, st: ChannelState) -> list[int]:
+        label = CHANNEL_LABELS.get(st.channel, st.channel)
+        return _rows(session, settings, st.title or st.slug, label, st.reason or "", st.slug)
+
+    return write
+
+
+def deliver(session: Session, wechat: WeChatClient, ids: list[int]) -> int:
+    """Send notices already committed (their ids); how many went out now."""
+    return outbox.deliver(session, wechat, ids).sent if ids else 0
 
 
 def tell_editors(
@@ -98,6 +118,21 @@ def _write(
     key: str = "",
 ) -> list[int]:
     """Write the notice's rows not yet written, one per editor, and commit; their ids."""
+    ids = _rows(session, settings, title, channel, reason, slug, key)
+    session.commit()
+    return ids
+
+
+def _rows(
+    session: Session,
+    settings: ColumnSettings,
+    title: str,
+    channel: str,
+    reason: str,
+    slug: str = "",
+    key: str = "",
+) -> list[int]:
+    """Add the notice's rows not yet written, one per editor, in the caller's transaction."""
     template = settings.editor_template
     if not template.template_id or not settings.editor_openids:
         log.error("editors not told (%s %s: %s): no template or editors set", slug, channel, reason)
@@ -115,5 +150,4 @@ def _write(
         outbox.add(session, f"editor:{key}:{openid}", openid, template.template_id, data, url)
         for openid in settings.editor_openids
     ]
-    session.commit()
     return [row_id for row_id in added if row_id is not None]

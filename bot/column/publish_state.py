@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 
@@ -41,11 +41,22 @@ class DbStateStore:
 
     leases: the run's Redis locks (bot.store.Lease). Once one is lost, each save
     still records its step (the version check guards it) and then stops the run.
+    on_failed: writes what a channel's failure must tell people (the editors'
+    outbox rows) in the transaction that saves it, and returns the rows' ids;
+    they gather in `notices`, for the caller to deliver after the commit.
     """
 
-    def __init__(self, session: Session, leases: Sequence[Lease] = ()):
+    def __init__(
+        self,
+        session: Session,
+        leases: Sequence[Lease] = (),
+        on_failed: Callable[[Session, ChannelState], list[int]] | None = None,
+    ):
         self.session = session
         self.leases = leases
+        self.on_failed = on_failed
+        self.notices: list[int] = []
+        self._seen: dict[tuple[str, str], str] = {}  # the state each channel was last read in
 
     def load(self, slug: str, channel: str) -> ChannelState:
         """The saved state, or a fresh pending one."""
@@ -56,23 +67,37 @@ class DbStateStore:
             .where(PublishState.slug == slug, PublishState.channel == channel)
             .execution_options(populate_existing=True)
         )
-        return _state(row) if row else ChannelState(slug=slug, channel=channel)
+        st = _state(row) if row else ChannelState(slug=slug, channel=channel)
+        self._seen[(slug, channel)] = st.state
+        return st
 
     def save(self, st: ChannelState) -> None:
-        """Insert or update where the version is still the one read; commit."""
+        """Insert or update where the version is still the one read; commit.
+
+        A channel that newly fails commits its notices with it: a crash after
+        the commit leaves both, before it neither.
+        """
         values = {n: _to_db(getattr(st, n)) if n in _TIMES else getattr(st, n) for n in _COLUMNS}
+        failing = st.state == "failed" and self._seen.get((st.slug, st.channel)) != "failed"
         try:
             if st.version == 0:
                 self.session.add(PublishState(**values, version=1))
-                self.session.commit()
+                self.session.flush()
             else:
                 key = {"slug": st.slug, "channel": st.channel}
-                if not db.save_versioned(self.session, PublishState, key, st.version, **values):
+                if not db.update_versioned(self.session, PublishState, key, st.version, **values):
                     raise StateConflict(f"{st.slug}/{st.channel} was saved by another run")
+            told = self.on_failed(self.session, st) if failing and self.on_failed else []
+            self.session.commit()
         except (IntegrityError, StateConflict) as exc:
             self.session.rollback()
             raise StateConflict(f"{st.slug}/{st.channel} was saved by another run") from exc
+        except Exception:
+            self.session.rollback()
+            raise
         st.version += 1
+        self._seen[(st.slug, st.channel)] = st.state
+        self.notices += told
         lost = [lease.name for lease in self.leases if lease.lost]
         if lost:
             raise StateConflict(f"{st.slug}/{st.channel}: lock {lost[0]} lost; another run may act")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import clock, retry, store
 from bot.care import quota
-from bot.column import publish_state
+from bot.column import editors, publish_state
 from bot.column.article_port import ClientPort
 from bot.column.editors import notice_rows, tell_editors
 from bot.column.publish_state import DbStateStore, states
@@ -130,11 +130,10 @@ def poll(
 ) -> ChannelState:
     """Confirm a submitted article by freepublish/get."""
     now = now or clock.now()
-    st_store = DbStateStore(session)
+    st_store = DbStateStore(session, on_failed=editors.channel_failed(settings))
     wechat_port = port(wechat, settings)
     st = publish.poll_wechat(slug, wechat_port, st_store, now=now, backoff=retry.for_column)
-    if st.state == "failed":
-        tell_editors(session, wechat, settings, st.title or slug, "微信", st.reason or "", slug)
+    editors.deliver(session, wechat, st_store.notices)
     return st
 
 
@@ -175,7 +174,7 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
         log.info("%s is being published by another run", story.slug)
         return [], []
     leases = [held] if scan is None else [held, scan]
-    st_store = DbStateStore(session, leases)
+    st_store = DbStateStore(session, leases, on_failed=editors.channel_failed(settings))
     try:
         before = {c: st_store.load(story.slug, c) for c in channels}
         untouched = all(s.state == "pending" for s in before.values())
@@ -198,18 +197,13 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
             except StateConflict as exc:  # another run advanced it: leave it to that run
                 log.warning("%s", exc)
                 st = st_store.load(story.slug, channel)
-            if st.state == "failed" and before[channel].state != "failed":
-                label = _LABELS[channel]
-                tell_editors(
-                    session, wechat, settings, story.title, label, st.reason or "", story.slug
-                )
             results.append(st)
         return results, transient
     finally:
         held.release()
-
-
-_LABELS = {"wechat": "微信", "site": "网站"}
+        # A failure's notices were committed with it (the store's on_failed); send them.
+        if st_store.notices:
+            editors.deliver(session, wechat, st_store.notices)
 
 
 def _advance_wechat(session, wechat, r, settings, story, st_store, now) -> ChannelState:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 import redis
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -198,6 +198,45 @@ def unsettled(session: Session, failed_limit: int = 50) -> list[OutboxMessage]:
         *session.scalars(waiting.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)),
         *session.scalars(failed.order_by(OutboxMessage.id.desc()).limit(failed_limit)),
     ]
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete the rows sent before `before` (naive UTC) and commit; how many.
+
+    Only sent rows: pending, sending and failed ones still matter to someone.
+    A pruned key may be written again, so `before` must lie further back than
+    any rerun that could write it (config.OUTBOX_MIN_KEEP_DAYS).
+    """
+    table = _TABLE
+    gone = session.execute(
+        delete(table).where(table.c.state == "sent", table.c.sent_at < before)
+    ).rowcount
+    session.commit()
+    return gone
+
+
+def reopen(session: Session, key: str, now: datetime | None = None) -> OutboxMessage | None:
+    """Make a failed row pending again, due now, and commit; the row, or None if not failed.
+
+    For after its cause was fixed (a template id, a staff member who followed
+    again): the next deliver or sweep sends it, under its same key.
+    """
+    table = _TABLE
+    reopened = session.execute(
+        table.update()
+        .where(table.c.key == key, table.c.state == "failed")
+        .values(
+            state="pending",
+            reason=None,
+            next_attempt_at=now or clock.utcnow(),
+            version=table.c.version + 1,
+        )
+    ).rowcount
+    session.commit()
+    if not reopened:
+        return None
+    query = select(OutboxMessage).where(OutboxMessage.key == key)
+    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def count_by_state(session: Session) -> dict[str, int]:

@@ -77,6 +77,8 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"IMPORT_MAX_FAULTS": "0"}, "IMPORT_MAX_FAULTS: must be a whole number above 0"),
         ({"LOCK_SECONDS": "0"}, "LOCK_SECONDS: must be a whole number above 0"),
         ({"WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "5m"}, "WEBHOOK_MAX_CLOCK_SKEW"),
+        ({"OUTBOX_KEEP_DAYS": "7"}, "OUTBOX_KEEP_DAYS: must be a whole number of days, 14"),
+        ({"OUTBOX_KEEP_DAYS": "ninety"}, "OUTBOX_KEEP_DAYS"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
         ({"VETERAN_TAG": "凉山州退役军人服务对象"}, "VETERAN_TAG: 1 to 21 bytes"),
     ],

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, func, select, update
 
 from bot import clock, db
 from bot.column import publish_state, publishing
-from bot.models import Campaign, PublishState
+from bot.models import Campaign, OutboxMessage, PublishState
 from publisher.story import SHANGHAI
 from tests.fixtures import wiring
 from tests.fixtures.publishing import (
@@ -483,3 +483,26 @@ def test_a_greeting_sent_and_since_switched_off_still_counts_against_the_quota(
     assert platform.mass_sends == []
     assert refused.state == "failed"
     assert "群发额度不足" in refused.reason and "建军节" in refused.reason
+
+
+def test_a_failure_and_its_editor_notices_are_committed_together(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
+    platform.inject("cgi-bin/draft/add", 45009)
+    seen = []  # at each commit: (failed channels, editor notices) in what it commits
+
+    def commits(committing) -> None:
+        failed = committing.scalar(select(func.count()).where(PublishState.state == "failed"))
+        told = committing.scalar(select(func.count()).where(OutboxMessage.kind == "editor"))
+        seen.append((failed, told))
+
+    event.listen(session, "before_commit", commits)
+    try:
+        publishing.publish_due(*wiring.column())
+    finally:
+        event.remove(session, "before_commit", commits)
+
+    # No commit ever holds the failure without its notices: a crash between two
+    # commits could otherwise keep the failure and lose what tells the editors.
+    assert (1, len(EDITORS)) in seen
+    assert all(told == len(EDITORS) for failed, told in seen if failed)
+    assert len(editor_notices(platform)) == len(EDITORS)
