@@ -124,7 +124,8 @@ def file(slug: str, name: str):
 
 
 def _folder(slug: str) -> Path:
-    folder = articles_dir(current_app.config["CONTENT_DIR"]) / slug
+    # Absolute: send_file reads a relative path from the package folder, not the working one.
+    folder = articles_dir(current_app.config["CONTENT_DIR"]).resolve() / slug
     if not SLUG.fullmatch(slug) or not (folder / "index.md").is_file():
         abort(404)
     return folder

@@ -66,6 +66,21 @@ def test_the_wechat_preview_is_the_article_in_a_phone_frame(client, articles):
         assert fetch(client, src) == (200, "image/jpeg")
 
 
+def test_images_show_when_the_content_folder_is_given_relative_to_the_working_folder(
+    make_app, articles, monkeypatch
+):
+    # As `make run` starts it: CONTENT_DIR=content, from the checkout.
+    monkeypatch.chdir(articles.parent.parent)
+    client = make_app(CONTENT_DIR="content").test_client()
+    for page in ("/preview/jiudu-station/wechat", "/preview/jiudu-station/"):
+        html = client.get(page).get_data(as_text=True)
+        images = srcs(html)
+        assert len(images) >= 2, page
+        for src in images:
+            url = src if src.startswith("/") else f"/preview/jiudu-station/{src}"
+            assert fetch(client, url) == (200, "image/jpeg"), (page, src)
+
+
 def test_the_index_lists_every_story_with_both_previews(client, articles):
     html = client.get("/preview/").get_data(as_text=True)
     for slug in ("jiudu-station", "fire-season-patrol", "one-file-per-veteran"):
