@@ -111,14 +111,14 @@ def test_a_story_with_faults_shows_them_instead_of_a_preview(client, articles):
     index.write_text(index.read_text(encoding="utf-8").replace("cover: cover.jpg", "cover: 无.jpg"))
     page = client.get("/preview/jiudu-station/wechat")
     assert page.status_code == 422
-    assert "cover: 无.jpg not found beside index.md" in page.get_data(as_text=True)
+    assert "cover: 找不到 无.jpg（应和 index.md 放在同一目录）" in page.get_data(as_text=True)
 
 
 def test_the_wechat_preview_lists_the_check_faults_above_the_article(client, articles):
     big = articles / "jiudu-station" / "station.jpg"
     big.write_bytes(b"not a picture")
     html = client.get("/preview/jiudu-station/wechat").get_data(as_text=True)
-    assert "body: image station.jpg: not a readable image" in html
+    assert "正文: 图片 station.jpg：不是可读的图片" in html
 
 
 def test_previews_are_not_served_with_a_real_account(make_app, articles):
@@ -133,9 +133,7 @@ def test_a_story_with_an_impossible_date_is_a_page_of_faults_not_an_error(client
     for url in ("/preview/jiudu-station/", "/preview/jiudu-station/wechat"):
         page = client.get(url)
         assert page.status_code == 422, url
-        assert "publish_at: &#39;2026-02-30&#39; is not a date and time" in page.get_data(
-            as_text=True
-        )
+        assert "publish_at: “2026-02-30”不是日期和时间" in page.get_data(as_text=True)
     listing = client.get("/preview/")
     assert listing.status_code == 200
     html = listing.get_data(as_text=True)

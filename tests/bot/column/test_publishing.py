@@ -317,7 +317,7 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
     told = editor_notices(platform)
     assert len(told) == len(EDITORS)
     assert "typo" in told[0]["data"]["keyword1"]["value"]
-    assert "front matter" in told[0]["data"]["keyword3"]["value"]
+    assert "文件头" in told[0]["data"]["keyword3"]["value"]
 
 
 def test_a_future_story_waits(session, platform, make_story):
