@@ -14,6 +14,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import astuple, dataclass, field
@@ -23,8 +24,8 @@ from pathlib import Path
 
 from publisher import site_lists
 from publisher.site_files import remove_files, write_if_changed
-from publisher.site_images import Assets
-from publisher.site_render import Stations, path_segment, station_facts, story_page
+from publisher.site_images import COVER_THUMB, Assets, variant
+from publisher.site_render import Stations, card, path_segment, station_facts, story_page
 from publisher.story import Story
 
 MANIFEST = ".site-manifest.json"
@@ -66,6 +67,43 @@ def render_story_page(
         story, site_url, site_url + "/", Assets(assets_dir), stations=station_facts(stations)
     )
     return html
+
+
+def render_group_page(
+    stories: list[Story],
+    kind: str,
+    key: str,
+    site_url: str,
+    *,
+    stations: Stations | None = None,
+    assets_dir: Callable[[str], Path] | None = None,
+) -> str | None:
+    """A tag's ("tags") or station's ("stations") page as the site shows it; None if empty.
+
+    key is the page's folder name; every given story counts, due or not (a
+    preview). Links use site_url; assets_dir(slug) is where a story's thumbnail goes.
+    """
+    site_url, facts = site_url.rstrip("/"), station_facts(stations)
+    newest = sorted(stories, key=lambda s: (s.publish_at, s.slug), reverse=True)
+    groups, names = (site_lists.by_tag if kind == "tags" else site_lists.by_station)(newest)
+    if key not in groups:
+        return None
+    cards = []
+    for story in groups[key]:
+        assets = Assets(assets_dir(story.slug) if assets_dir else None)
+        cards.append(card(story, variant(story.cover, COVER_THUMB, assets), facts))
+    return site_lists.render_group(kind, names[key], cards, site_url, site_url + "/", facts)
+
+
+def render_feed_and_subscribe(
+    stories: list[Story], site_url: str, *, stations: Stations | None = None
+) -> tuple[str, str]:
+    """The feed and the 订阅 page of these stories (every one, due or not), links from site_url."""
+    site_url, facts = site_url.rstrip("/"), station_facts(stations)
+    newest = sorted(stories, key=lambda s: (s.publish_at, s.slug), reverse=True)
+    cards = [card(story, None, facts) for story in newest]
+    feed = site_lists.render_feed(newest, site_url)
+    return feed, site_lists.render_subscribe(cards, site_url, site_url + "/")
 
 
 def build(
