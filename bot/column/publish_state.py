@@ -16,6 +16,16 @@ from bot.store import Lease
 from bot.wechat.mass_finish import MassFinish
 from publisher.ports import ChannelState, StateConflict
 
+# What editors read for each channel state (`veteranbot queue`, /preview/).
+STATE_NAMES = {
+    "pending": "待发布",
+    "uploading": "上传中",
+    "drafted": "已存草稿",
+    "submitting": "提交中",
+    "submitted": "发表中",
+    "published": "已发布",
+    "failed": "失败",
+}
 _COLUMNS = [f.name for f in fields(ChannelState) if f.name not in ("version", "hint")]
 _TIMES = ("publish_at", "retry_after", "updated_at")
 

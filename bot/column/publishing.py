@@ -18,17 +18,16 @@ from datetime import datetime
 from pathlib import Path
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock, retry, store
 from bot.care import quota
 from bot.column import editors, publish_state
 from bot.column.article_port import ClientPort
+from bot.column.directory import station_facts
 from bot.column.editors import notice_rows, tell_editors
 from bot.column.publish_state import DbStateStore, states
 from bot.column.settings import ColumnSettings
-from bot.models import Station
 from bot.wechat import mass_finish, outbox
 from bot.wechat.client import WeChatClient
 from publisher import publish
@@ -257,6 +256,6 @@ def _refusal(
     return f"{reason}；请改为 wechat.mode: publish 或换到下个月" if reason else None
 
 
-def _stations(session: Session) -> dict[str, str]:
-    """Station code -> name, for the site's station pages."""
-    return dict(session.execute(select(Station.code, Station.name)).all())
+def _stations(session: Session) -> dict:
+    """The directory by code, for the site's station pages (name, phone, address, hours)."""
+    return station_facts(session)

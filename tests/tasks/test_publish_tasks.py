@@ -133,4 +133,4 @@ def test_a_story_with_an_impossible_date_holds_back_no_other_and_editors_hear_of
     # and `veteranbot queue` / `content check` give the whole reason.
     shown = [field["value"] for field in told[0]["data"].values()]
     assert "typo" in shown
-    assert any(value.startswith("publish_at: '2026-0") for value in shown)
+    assert any(value.startswith("publish_at: “2026-0") for value in shown), shown

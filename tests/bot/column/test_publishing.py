@@ -321,7 +321,7 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
     told = editor_notices(platform)
     assert len(told) == len(EDITORS)
     assert "typo" in shown(told[0])["稿件"]
-    assert "front matter" in shown(told[0])["原因"]
+    assert "文件头" in shown(told[0])["原因"]
 
 
 def test_a_future_story_waits(session, platform, make_story):

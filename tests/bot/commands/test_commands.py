@@ -92,7 +92,9 @@ def test_staff_add_binds_moves_and_refuses_unknown_stations(cli, jiudu, session)
 def test_veterans_import_loads_a_ledger_and_refuses_bad_ones_quietly(cli, jiudu, session, tmp_path):
     good = write_ledger(tmp_path / "good.xlsx", [ledger_row()])
     result = cli(veterans, "import", good)
-    assert result.exit_code == 0 and "新建 1，更新 0" in result.output
+    assert result.exit_code == 0 and "新建 1，更新 0，未变 0" in result.output
+    again = cli(veterans, "import", good)
+    assert again.exit_code == 0 and "新建 0，更新 0，未变 1" in again.output
     bad_id = id_number(seq="031")[:-1] + "0"
     bad = write_ledger(
         tmp_path / "bad.csv", [ledger_row(身份证号=bad_id), ledger_row(手机号="1390000999")]
