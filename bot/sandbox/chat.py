@@ -18,6 +18,8 @@ import xmltodict
 from flask import Blueprint, current_app, jsonify, render_template, request
 from wechatpy.crypto import WeChatCrypto
 
+from bot import db
+from bot.care import contacts
 from bot.wechat.custom_menu import click_keys, layout
 from bot.wechat.transport import sign
 
@@ -50,6 +52,8 @@ def page():
         places=PLACES,
         staff_openid=STAFF_OPENID,
         staff_station=STAFF_STATION,
+        # Once bound, the hint would only take a quarter of a phone's screen.
+        staff_bound=contacts.staff_by_openid(db.session(), STAFF_OPENID) is not None,
     )
 
 
@@ -157,14 +161,19 @@ def _text(body: dict, name: str) -> str:
     return value
 
 
+# The page shows these errors to whoever types the coordinates: in Chinese.
+COORDINATE_NAMES = {"lat": ("纬度", "27.70"), "lon": ("经度", "102.81")}
+
+
 def _coordinate(body: dict, name: str, limit: int) -> float:
     value = body.get(name)
+    said, example = COORDINATE_NAMES[name]
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise BadField(f"{name}: a number expected") from None
+        raise BadField(f"{said}要填数字，比如 {example}") from None
     if isinstance(value, bool) or not -limit <= number <= limit:
-        raise BadField(f"{name}: between -{limit} and {limit}")
+        raise BadField(f"{said}要在 -{limit} 到 {limit} 之间，比如 {example}")
     return number
 
 

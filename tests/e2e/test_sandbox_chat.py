@@ -10,6 +10,7 @@ from PIL import Image
 from bot.models import Follower
 from bot.wechat.custom_menu import click_keys, layout
 from tests.conftest import AES_KEY
+from tests.fixtures import factories
 
 STAFF = "sandbox-staff-jiudu"
 
@@ -42,6 +43,21 @@ def test_page_renders_in_chinese_with_its_assets(client):
     for asset in ("chat.js", "chat.css"):
         with client.get(f"/sandbox/static/{asset}") as response:
             assert response.status_code == 200
+
+
+def test_the_binding_hint_is_gone_once_the_staff_identity_is_bound(client, session):
+    assert "veteranbot staff add" in client.get("/").get_data(as_text=True)
+    factories.StaffFactory(openid=STAFF)
+
+    assert "veteranbot staff add" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("lat", "said"), [("abc", "纬度要填数字，比如 27.70"), ("97", "纬度要在 -90 到 90 之间")]
+)
+def test_bad_coordinates_are_explained_in_chinese(client, lat, said):
+    answer = say(client, type="location", lat=lat, lon="102.8")
+    assert answer.status_code == 400 and said in answer.get_json()["error"]
 
 
 def test_the_browsers_favicon_request_gets_an_icon(client):

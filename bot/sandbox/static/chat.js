@@ -53,6 +53,9 @@
     bubble("bot", reply.type + " 消息", lines.join("\n\n") || reply.content || "");
   }
 
+  // What a phone calls each kind of message the platform pushed.
+  var PUSHED_LABELS = { text: "客服消息", mass: "群发消息", news: "图文消息" };
+
   function showPushed(m) {
     if (m.kind === "template") {
       // As a phone shows a category template: its title, then each key's label and value.
@@ -86,7 +89,7 @@
       }
       bubble("push", "服务通知", card);
     } else {
-      bubble("push", m.kind === "text" ? "客服消息" : m.kind, m.content || JSON.stringify(m));
+      bubble("push", PUSHED_LABELS[m.kind] || "消息", m.content || JSON.stringify(m));
     }
   }
 
@@ -142,7 +145,8 @@
       note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“找服务站”。");
       note("当前身份：" + openid);
     }
-    $("staff-hint").hidden = openid !== staffOpenid;
+    var hint = $("staff-hint");  // gone from the page once the identity is bound
+    if (hint) hint.hidden = openid !== staffOpenid;
     poll();
   }
 
