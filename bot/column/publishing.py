@@ -24,7 +24,7 @@ from bot import clock, retry, store
 from bot.care import quota
 from bot.column import editors, publish_state
 from bot.column.article_port import ClientPort
-from bot.column.directory import station_facts
+from bot.column.directory import station_codes, station_facts
 from bot.column.editors import notice_rows, tell_editors
 from bot.column.publish_state import DbStateStore, states
 from bot.column.settings import ColumnSettings
@@ -245,7 +245,7 @@ def _refusal(
     session: Session, settings: ColumnSettings, story: Story, loaded: list[Story]
 ) -> str | None:
     """Why the story must not go out: it fails the content check, or the mass quota."""
-    faults = check_story(story)
+    faults = check_story(story, station_codes(session))
     if faults:
         return "内容检查未通过：" + "；".join(str(f) for f in faults)
     if story.wechat_mode != "mass":

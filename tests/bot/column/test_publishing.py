@@ -13,7 +13,7 @@ from bot import clock, db
 from bot.column import publish_state, publishing
 from bot.models import Campaign, OutboxMessage, PublishState
 from publisher.story import SHANGHAI
-from tests.fixtures import wiring
+from tests.fixtures import factories, wiring
 from tests.fixtures.publishing import (
     EDITORS,
     ago,
@@ -310,6 +310,17 @@ def test_a_story_failing_the_check_is_refused_and_editors_told(session, platform
         assert st.reason.startswith("内容检查未通过")
         assert "cover" in st.reason
     assert len(editor_notices(platform)) == 2 * len(EDITORS)  # one per channel, once
+
+
+def test_a_story_naming_a_station_not_in_the_directory_is_refused(session, platform, make_story):
+    factories.butuo()  # a directory without 513429-999
+    make_story("elsewhere", publish_at=ago(hours=1), station="513429-999")
+
+    publishing.publish_due(*wiring.column())
+
+    assert platform.drafts == []
+    reason = wechat_state(session, "elsewhere").reason
+    assert reason.startswith("内容检查未通过") and "513429-999" in reason
 
 
 def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, platform, make_story):
