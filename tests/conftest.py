@@ -172,6 +172,7 @@ def app_settings(tmp_path, database_url, redis_url, emulator_url):
         "WECHAT_APP_SECRET": APP_SECRET,
         "WECHAT_API_BASE_URL": emulator_url,
         "WECHAT_TEMPLATE_HELP_REQUEST": "tpl-help-request",
+        "WECHAT_TEMPLATE_CASE_PROGRESS": "tpl-case-progress",
         "CONTENT_DIR": str(tmp_path / "content"),
     }
 

@@ -58,5 +58,3 @@ def _rate(desk, request, rating: str) -> Reply:
     return Reply(
         f"谢谢您的评价（{rating}）！求助 {request.number} 已完成。还需要办什么事？请回复“菜单”。"
     )
-
-

@@ -50,7 +50,9 @@ NEEDS_TEXT = {
 TODO_WORDS = {"待办", "我的待办", "待办求助"}
 HELP_WORDS = {"帮助", "帮忙", "怎么用", "命令"}
 UP_WORDS = {"上级", "上一级"}
-CASE_NUMBER = re.compile(r"(?:QZ)?\s*([0-9]{1,9})", re.IGNORECASE)
+# QZ000123 as typed or spoken: full-width letters and digits, 杠 or dashes between digits.
+_GAP = r"[\s\u3000杠\-－—–]*"
+CASE_NUMBER = re.compile(rf"(?:[QqＱｑ][ZzＺｚ])?{_GAP}([0-9０-９](?:{_GAP}[0-9０-９])*)")
 SEPARATORS = " \t\r\n,，、:：;；。"
 # A passive reply holds about 2,048 bytes (../shared/docs/wechat-platform.md).
 # bot/dialogs is to get a shared byte-capping helper (the voice work); until then, fit() here.
@@ -84,10 +86,10 @@ def commit(desk: Desk) -> None:
     desk.session.commit()
 
 
-def normalise(text: str) -> str:
-    """Full-width letters, digits and spaces made plain, spoken 杠 and dashes dropped."""
-    text = unicodedata.normalize("NFKC", text).replace("杠", "")
-    return re.sub(r"[-－—–]", "", text).strip()
+def case_number(digits: str) -> str | None:
+    """QZ and the zero-padded digits of a number as typed (full-width, 杠, dashes); None if long."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKC", digits) if ch.isdigit())
+    return f"QZ{int(plain):06d}" if 0 < len(plain) <= 9 else None
 
 
 def staff_member(openid: str) -> Staff | None:
@@ -97,7 +99,7 @@ def staff_member(openid: str) -> Staff | None:
 
 def handle(turn: Turn) -> Reply | None:
     """A case command's reply; None when the text is no command or the sender no staff."""
-    text = normalise(turn.text)
+    text = turn.text.replace("\u3000", " ").strip()
     if text not in TODO_WORDS and not text.startswith(ACTIONS):
         return None  # most messages: no database look-up at all
     member = staff_member(turn.openid)
@@ -108,9 +110,9 @@ def handle(turn: Turn) -> Reply | None:
     action = next(a for a in ACTIONS if text.startswith(a))
     rest = text.removeprefix(action).lstrip(SEPARATORS)
     found = CASE_NUMBER.match(rest)
-    if found is None:
+    number = case_number(found.group(1)) if found else None
+    if number is None:
         return Reply(f"请在“{action}”后写上求助编号。\n" + _usage(member))
-    number = f"QZ{int(found.group(1)):06d}"
     words = rest[found.end() :].strip(SEPARATORS)
     if action in NEEDS_TEXT and not words:
         return Reply(f"请在编号后写上{NEEDS_TEXT[action]}，比如：\n{_example(action, number)}")
