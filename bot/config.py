@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 # The holiday table is reference data, like a schema: settings name its keys.
 from bot.care.occasions import parse_keys, parse_set_dates
+from bot.models.requests import CATEGORIES
 from bot.wechat import templates
 
 WECHAT_API = "https://api.weixin.qq.com"
@@ -32,11 +33,20 @@ DEFAULTS: dict[str, str | None] = {
     "WECHAT_TEMPLATE_HELP_REQUEST_FIELDS": "",
     "WECHAT_TEMPLATE_EDITOR_NOTICE_FIELDS": "",
     "WECHAT_TEMPLATE_CARE_REMINDER_FIELDS": "",
+    # The veteran's case-progress notice (taken, a question, the answer, escalated),
+    # used when WeChat's 48-hour customer-service window is closed.
     "WECHAT_TEMPLATE_CASE_PROGRESS": "",
     "WECHAT_TEMPLATE_CASE_PROGRESS_FIELDS": "",
-    # The bot's public address, derived from PORT when unset: links in notices (the
-    # full list behind a reminder, a call-back's recordings) point here.
+    # The bot's public address, derived from PORT when unset: links in notices (a case
+    # page, the full list behind a reminder, a call-back's recordings) point here.
     "PUBLIC_URL": None,
+    # Case deadlines (bot/requests/sla.py), in calendar time: hours to 签收, days to 办结
+    # (per category with CASE_RESOLVE_DAYS_BY_CATEGORY, e.g. 就业创业:7,政策咨询:3),
+    # and days to 办结 a 信访 case, which follows the petition rules' own limits.
+    "CASE_ACCEPT_HOURS": "24",
+    "CASE_RESOLVE_DAYS": "5",
+    "CASE_RESOLVE_DAYS_BY_CATEGORY": "",
+    "CASE_PETITION_RESOLVE_DAYS": "60",
     "DATABASE_URL": None,
     "REDIS_URL": "",
     "SECRET_KEY": None,
@@ -258,6 +268,7 @@ def _validate(cfg: dict) -> None:
     if not 0 < len(cfg["VETERAN_TAG"].encode()) <= 21:
         raise ConfigError("VETERAN_TAG: 1 to 21 bytes (7 Chinese characters), room for a county")
     _validate_templates(cfg)
+    _validate_cases(cfg)
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
 
@@ -288,6 +299,25 @@ def _validate_greetings(cfg: dict) -> None:
         parse_set_dates(cfg["YI_NEW_YEAR"])
     except ValueError as exc:
         raise ConfigError(f"YI_NEW_YEAR: {exc} (expected YYYY-MM-DD[,YYYY-MM-DD])") from None
+
+
+def _validate_cases(cfg: dict) -> None:
+    for key in ("CASE_ACCEPT_HOURS", "CASE_RESOLVE_DAYS", "CASE_PETITION_RESOLVE_DAYS"):
+        if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
+            raise ConfigError(f"{key}: must be a whole number above 0")
+        cfg[key] = int(cfg[key])
+    by_category = {}
+    for part in filter(
+        None, (p.strip() for p in str(cfg["CASE_RESOLVE_DAYS_BY_CATEGORY"]).split(","))
+    ):
+        category, _, days = part.replace("：", ":").partition(":")
+        if category.strip() not in CATEGORIES or not days.strip().isdigit() or int(days) < 1:
+            raise ConfigError(
+                "CASE_RESOLVE_DAYS_BY_CATEGORY: expected 类别:天数[,类别:天数] with a category of "
+                + "、".join(CATEGORIES)
+            )
+        by_category[category.strip()] = int(days)
+    cfg["CASE_RESOLVE_DAYS_BY_CATEGORY"] = by_category
 
 
 def _validate_templates(cfg: dict) -> None:

@@ -205,9 +205,9 @@ def client(app):
 
 
 @pytest.fixture
-def wechat(client):
+def wechat(client, platform):
     """Plays WeChat's part: signs (and in safe mode encrypts) XML and posts it to /wechat."""
-    return WeChatDriver(client, TOKEN, APP_ID)
+    return WeChatDriver(client, TOKEN, APP_ID, platform=platform)
 
 
 @pytest.fixture
@@ -285,6 +285,8 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.tags.clear()
         platform.tagged.clear()
         platform.outbox.clear()
+        platform.inbound.clear()
+        platform.custom_sent.clear()
         platform.calls.clear()
         platform.faults.clear()
         platform.menu = None

@@ -2,6 +2,7 @@
 
 from bot.models.audit import AuditLog
 from bot.models.care import Campaign, Contact, OccasionDate
+from bot.models.cases import CaseEvent
 from bot.models.followers import Consent, Follower
 from bot.models.outbox import OutboxMessage
 from bot.models.requests import HelpRequest
@@ -13,6 +14,7 @@ from bot.models.voice import VoiceMessage
 __all__ = [
     "AuditLog",
     "Campaign",
+    "CaseEvent",
     "Consent",
     "Contact",
     "Follower",

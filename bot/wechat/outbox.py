@@ -57,6 +57,9 @@ SETTLE_EVERY = 50
 CLIENT_MSG_ID_CHARS = 32
 # The daily API quota resets at midnight, Beijing time; try a little after it.
 QUOTA_RESET = time(0, 5)
+# A customer-service message refused because the 48-hour window closed (45015) or
+# its messages in the window are spent (45047): its template fallback goes instead.
+WINDOW_SHUT = frozenset({45015, 45047})
 # Insert-or-nothing, so a key already written (a rerun, a concurrent run) is skipped.
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _TABLE = OutboxMessage.__table__
@@ -114,6 +117,27 @@ def add(
     return session.execute(statement.returning(_TABLE.c.id)).scalar()
 
 
+def add_text(
+    session: Session,
+    key: str,
+    openid: str,
+    text: str,
+    fallback: dict | None = None,
+    menu: list[str] | None = None,
+) -> int | None:
+    """Write a customer-service text message (no commit); its id, or None if key exists.
+
+    For a follower inside WeChat's 48-hour window (bot.wechat.window). A row
+    without a template id is one of these. fallback ({"template_id", "data",
+    "url"}) is sent instead when WeChat says the window has closed after all
+    (45015) or its messages in the window are spent (45047). menu: choices the
+    follower answers with one tap (a msgmenu message: a tap sends the choice's
+    words back as a text message).
+    """
+    data = {"text": text, "fallback": fallback, "menu": menu or []}
+    return add(session, key, openid, "", data)
+
+
 def keys_under(session: Session, prefix: str) -> set[str]:
     """The keys already written that start with prefix."""
     query = select(OutboxMessage.key).where(OutboxMessage.key.startswith(prefix, autoescape=True))
@@ -157,7 +181,7 @@ def deliver(
             outcomes = pool.map(lambda message: _send(wechat, message), claimed)
             for message, outcome in zip(claimed, outcomes, strict=True):
                 settled.append(_settle(message, outcome, now, done))
-                _note_template(message.template_id, outcome, done)
+                _note_template(message, outcome, done)
                 if len(settled) == SETTLE_EVERY:
                     _save(session, settled)
         _save(session, settled)
@@ -165,7 +189,14 @@ def deliver(
     return done
 
 
-def _note_template(template_id: str, outcome: str | Exception, done: Delivery) -> None:
+def _note_template(message, outcome: str | Exception, done: Delivery) -> None:
+    template_id = message.template_id
+    if not template_id:
+        # A customer-service row: only its template fallback can be refused as unusable,
+        # and a sent one may never have tried it.
+        template_id = (message.data.get("fallback") or {}).get("template_id", "")
+        if not template_id or isinstance(outcome, str):
+            return
     if isinstance(outcome, str):
         done.working.add(template_id)
         done.refused.pop(template_id, None)
@@ -279,6 +310,8 @@ def _claim(session: Session, ids: list[int] | None, now: datetime) -> list:
 
 def _send(wechat: WeChatClient, message) -> str | Exception:
     """WeChat's msgid for the message, or what went wrong (never raised: the pool keeps going)."""
+    if not message.template_id:
+        return _send_text(wechat, message)
     try:
         answer = wechat.send_template(
             message.openid,
@@ -290,6 +323,46 @@ def _send(wechat: WeChatClient, message) -> str | Exception:
     except Exception as exc:  # every outcome is saved on the row; settled in the main thread
         return exc
     return str(answer.get("msgid", ""))
+
+
+def _send_text(wechat: WeChatClient, message) -> str | Exception:
+    """A customer-service row: the text, or its template fallback once the window is shut.
+
+    message/custom/send takes no idempotency id: a send whose answer was lost
+    and that is retried may reach the follower twice (docs/architecture.md).
+    """
+    fallback, menu = message.data.get("fallback"), message.data.get("menu")
+    try:
+        if menu:
+            answer = wechat.post("cgi-bin/message/custom/send", _menu_body(message, menu))
+        else:
+            answer = wechat.send_text(message.openid, message.data["text"])
+    except WeChatError as exc:
+        if exc.errcode not in WINDOW_SHUT or not fallback:
+            return exc
+        try:
+            answer = wechat.send_template(
+                message.openid,
+                fallback["template_id"],
+                fallback["data"],
+                fallback.get("url", ""),
+                client_msg_id=client_msg_id(message.key),
+            )
+        except Exception as again:  # saved on the row, as any other outcome
+            return again
+    except Exception as exc:
+        return exc
+    return str(answer.get("msgid", ""))
+
+
+def _menu_body(message, menu: list[str]) -> dict:
+    """A msgmenu customer-service message: the text, then one tappable line per choice."""
+    items = [{"id": str(n), "content": choice} for n, choice in enumerate(menu, 1)]
+    return {
+        "touser": message.openid,
+        "msgtype": "msgmenu",
+        "msgmenu": {"head_content": message.data["text"], "list": items, "tail_content": ""},
+    }
 
 
 def _settle(message, outcome: str | Exception, now: datetime, done: Delivery) -> dict:

@@ -80,12 +80,30 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"OUTBOX_KEEP_DAYS": "7"}, "OUTBOX_KEEP_DAYS: must be a whole number of days, 14"),
         ({"OUTBOX_KEEP_DAYS": "ninety"}, "OUTBOX_KEEP_DAYS"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
+        ({"CASE_ACCEPT_HOURS": "0"}, "CASE_ACCEPT_HOURS: must be a whole number above 0"),
+        ({"CASE_RESOLVE_DAYS_BY_CATEGORY": "看病:3"}, "CASE_RESOLVE_DAYS_BY_CATEGORY"),
+        ({"CASE_RESOLVE_DAYS_BY_CATEGORY": "就业创业:soon"}, "CASE_RESOLVE_DAYS_BY_CATEGORY"),
+        ({"PUBLIC_URL": "example.org"}, "PUBLIC_URL"),
         ({"VETERAN_TAG": "凉山州退役军人服务对象"}, "VETERAN_TAG: 1 to 21 bytes"),
     ],
 )
 def test_bad_settings_refuse_to_start_and_name_the_setting(tmp_path, env, named):
     with pytest.raises(ConfigError, match=named):
         settings(tmp_path, **env)
+
+
+def test_case_limits_per_category_and_for_petitions(tmp_path):
+    from bot.requests.settings import CaseSettings
+
+    cfg = settings(tmp_path, CASE_RESOLVE_DAYS_BY_CATEGORY="就业创业:7, 政策咨询：3")
+    cases = CaseSettings.from_config(cfg)
+    assert [cases.resolve_within(c).days for c in ("就业创业", "政策咨询", "其他", "信访")] == [
+        7,
+        3,
+        5,
+        60,
+    ]
+    assert cases.case_url("QZ000001") == "http://127.0.0.1:5000/console/requests/QZ000001"
 
 
 def test_a_template_mapping_that_cannot_work_stops_the_start(tmp_path):

@@ -54,7 +54,7 @@
   }
 
   // What a phone calls each kind of message the platform pushed.
-  var PUSHED_LABELS = { text: "客服消息", mass: "群发消息", news: "图文消息" };
+  var PUSHED_LABELS = { text: "客服消息", msgmenu: "客服消息（点选）", mass: "群发消息", news: "图文消息" };
 
   function showPushed(m) {
     if (m.kind === "template") {
@@ -89,7 +89,9 @@
       }
       bubble("push", "服务通知", card);
     } else {
-      bubble("push", PUSHED_LABELS[m.kind] || "消息", m.content || JSON.stringify(m));
+      // A msgmenu's choices: on a phone each is a line the follower taps to send it back.
+      var choices = (m.choices || []).map(function (c) { return "【" + c + "】"; }).join(" ");
+      bubble("push", PUSHED_LABELS[m.kind] || "消息", (m.content || JSON.stringify(m)) + (choices ? "\n" + choices : ""));
     }
   }
 
