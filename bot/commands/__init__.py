@@ -11,6 +11,7 @@ from bot.commands import (
     contacts,
     content,
     database,
+    deploy,
     greetings,
     ledger,
     menu,
@@ -71,5 +72,6 @@ for command in (
     publishing.queue,
     greetings.greetings_group,
     outbox.outbox_command,
+    deploy.deploy,
 ):
     main.add_command(command)
