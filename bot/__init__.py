@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import load_config, read_environment
 
@@ -15,6 +16,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(load_config(raw))
     # WeChat never sends more than a few KiB; anything larger is refused with 413.
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind nginx the socket's peer is the proxy; rate limits and audit lines
+        # need the client. Only as many X-Forwarded-For entries as there are
+        # proxies of ours are believed: anything further left the client wrote.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from bot import crypto, db, queue, store
 

@@ -112,6 +112,10 @@ DEFAULTS: dict[str, str | None] = {
     # outside the area, with the county centres' phones, instead of naming a
     # station hundreds of kilometres away.
     "NEAREST_STATION_MAX_KM": "50",
+    # How many proxies in front of gunicorn append to X-Forwarded-For (1: nginx on
+    # the same host). The app takes the client's address and scheme from that
+    # many entries from the right; 0 trusts none, so a client cannot forge them.
+    "TRUSTED_PROXIES": "0",
 }
 # The longest a key must stand: the condolence list may be written on any of 7 days,
 # the editors' weekly reminder once per ISO week; twice that, to be safe.
@@ -238,7 +242,13 @@ def _validate(cfg: dict) -> None:
     editors = cfg["EDITOR_OPENIDS"] or ""
     editors = editors.split(",") if isinstance(editors, str) else editors
     cfg["EDITOR_OPENIDS"] = tuple(o.strip() for o in editors if o.strip())
-    for key in ("PORT", "SANDBOX_PORT", "DIALOG_TTL_SECONDS", "MASS_QUOTA_PER_MONTH"):
+    for key in (
+        "PORT",
+        "SANDBOX_PORT",
+        "DIALOG_TTL_SECONDS",
+        "MASS_QUOTA_PER_MONTH",
+        "TRUSTED_PROXIES",
+    ):
         if not str(cfg[key]).isdigit():
             raise ConfigError(f"{key}: must be a whole number")
         cfg[key] = int(cfg[key])

@@ -12,6 +12,7 @@ from bot.commands import (
     contacts,
     content,
     database,
+    deploy,
     greetings,
     ledger,
     menu,
@@ -72,5 +73,6 @@ for command in (
     publishing.queue,
     greetings.greetings_group,
     outbox.outbox_command,
+    deploy.deploy,
 ):
     main.add_command(command)

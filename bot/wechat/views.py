@@ -180,5 +180,6 @@ def _budget_database(_session: Session, _tx: SessionTransaction, conn: Connectio
 
 
 def _refuse(exc: transport.Refused) -> Response:
-    log.warning("refused webhook call: %s", exc.reason)
+    # The address says who probes the webhook (WeChat, or someone with a stale URL).
+    log.warning("refused webhook call from %s: %s", request.remote_addr, exc.reason)
     return Response(exc.reason, status=exc.status, mimetype="text/plain")
