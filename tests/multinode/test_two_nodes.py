@@ -11,7 +11,6 @@ nodes kept no files of their own.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -205,6 +204,7 @@ def test_two_of_everything_one_half_killed_tells_each_staff_member_once(
 
         # Beat's first publish-due comes a minute after it started; the story is out after it.
         wait_for(lambda: settled(plant) or only_left_in_sending(plant), 100, every=1)
+        print(f"multinode: traffic and beat settled at {plant.outbox_states()}")
         if not settled(plant):
             # Rows the killed worker claimed are due again outbox.STUCK after the claim
             # and beat's next sweep sends them under the same client_msg_id. Run that
