@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import redis
@@ -158,6 +159,16 @@ def lease(r: redis.Redis, name: str, seconds: float) -> Lease | None:
     if not lock.acquire():
         return None
     return Lease(lock, seconds)
+
+
+def lease_waiting(
+    r: redis.Redis, name: str, seconds: float, wait: float, every: float = 0.2
+) -> Lease | None:
+    """lease(), tried again every `every` seconds until `wait` have passed; None if still held."""
+    deadline = time.monotonic() + wait
+    while (held := lease(r, name, seconds)) is None and time.monotonic() < deadline:
+        time.sleep(every)
+    return held
 
 
 def release(lock) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 
@@ -13,7 +15,9 @@ def write_if_changed(path: Path, text: str) -> bool:
             return False  # an unchanged file keeps its mtime, so caches and rsync skip it
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    # A name of this writer's own: a second build into the shared SITE_DIR (one whose
+    # lock lapsed) must not write into, or rename away, this one's half-written file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)  # atomic on POSIX: the web server serves the old page or the new one
     return True

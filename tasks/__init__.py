@@ -6,7 +6,7 @@ from celery import Celery
 from celery.schedules import crontab
 from flask import Flask
 
-from bot import queue
+from bot import queue, store
 
 # Periodic jobs, by task name (times in Celery's timezone, Asia/Shanghai).
 BEAT_SCHEDULE: dict = {
@@ -39,10 +39,39 @@ BEAT_SCHEDULE: dict = {
 }
 
 
+# Beat keeps the schedule (each job's last run) in Redis, not in a file, and sends only
+# while it holds a Redis lock (RedBeat): every node may run beat, one sends, the others
+# wait for the lock. The holder renews it every loop; a holder that dies (SIGKILL, a
+# lost node) lets it lapse, and a waiting beat takes over within LOCK + LOOP seconds,
+# from the same last runs, so no job is doubled or skipped by the change.
+BEAT_LOOP_SECONDS = 5
+BEAT_LOCK_SECONDS = 30
+# A Redis blip shorter than this is ridden out; a longer one stops beat (its lock may
+# have lapsed meanwhile), and its supervisor starts it again as a waiting beat.
+BEAT_REDIS_RETRY_SECONDS = 10
+
+
+def beat_settings(redis_url: str) -> dict:
+    """Celery settings for beat: RedBeat on the app's Redis (redis-py's URL, unix:// too)."""
+    return {
+        "beat_scheduler": "redbeat.RedBeatScheduler",
+        "beat_max_loop_interval": BEAT_LOOP_SECONDS,
+        "redbeat_redis_url": redis_url,
+        "redbeat_redis_options": {
+            "socket_timeout": store.TIMEOUT_SECONDS * 5,
+            "socket_connect_timeout": store.TIMEOUT_SECONDS * 5,
+            "retry_period": BEAT_REDIS_RETRY_SECONDS,
+        },
+        "redbeat_key_prefix": "redbeat:",
+        "redbeat_lock_timeout": BEAT_LOCK_SECONDS,
+    }
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Make the app's Celery the default, with every task registered and the beat schedule."""
     celery = queue.celery_app(app)
     celery.conf.beat_schedule = BEAT_SCHEDULE
+    celery.conf.update(beat_settings(store.url(app)))
     celery.set_default()
     # Importing the task modules registers their shared tasks.
     import tasks.bot

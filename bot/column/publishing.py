@@ -36,6 +36,9 @@ from publisher.ports import CHANNELS, FINAL, ChannelState, PublishError, StateCo
 from publisher.story import Fault, Story, load_all
 
 log = logging.getLogger(__name__)
+SITE_LOCK = "site:build"
+# A full build of a few hundred stories takes seconds; a publish waits this long for one.
+SITE_LOCK_WAIT = 60
 # -- running the schedule --------------------------------------------------------------
 
 
@@ -188,7 +191,7 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
                 elif channel == "wechat":
                     st = _advance_wechat(session, wechat, r, settings, story, st_store, now)
                 else:
-                    st = _advance_site(session, settings, story, loaded, st_store, now)
+                    st = _advance_site(session, r, settings, story, loaded, st_store, now)
             except PublishError as exc:  # recorded with retry_after; a later run resumes
                 log.warning("%s/%s: %s (will retry)", story.slug, channel, exc)
                 transient.append(exc)
@@ -229,16 +232,34 @@ def _advance_wechat(session, wechat, r, settings, story, st_store, now) -> Chann
     return st
 
 
-def _advance_site(session, settings, story, loaded, st_store, now) -> ChannelState:
-    return publish.advance_site(
-        story,
-        loaded,
-        st_store,
-        out_dir=settings.site_dir,
-        site_url=settings.site_url,
-        now=now,
-        stations=_stations(session),
-    )
+def _advance_site(session, r, settings, story, loaded, st_store, now) -> ChannelState:
+    """Build the story into SITE_DIR while holding the site's lock (one build at a time)."""
+    held = site_lock(r, settings)
+    if held is None:  # the channel stays as it was; the next run (or the task's retry) builds
+        raise PublishError(None, "另一个进程正在生成网站，稍后重试", transient=True)
+    try:
+        return publish.advance_site(
+            story,
+            loaded,
+            st_store,
+            out_dir=settings.site_dir,
+            site_url=settings.site_url,
+            now=now,
+            stations=_stations(session),
+        )
+    finally:
+        held.release()
+
+
+def site_lock(r: redis.Redis, settings: ColumnSettings) -> store.Lease | None:
+    """The lock every write to SITE_DIR takes, waiting SITE_LOCK_WAIT seconds for it.
+
+    SITE_DIR is one folder that every node serves (shared storage, docs/two-nodes.md).
+    A build reads the site's manifest and writes it back with the pages it touched,
+    so two builds at once (two workers publishing two stories, `site build` during a
+    publish) would each drop the other's pages from it.
+    """
+    return store.lease_waiting(r, SITE_LOCK, settings.lock_seconds, SITE_LOCK_WAIT)
 
 
 def _refusal(

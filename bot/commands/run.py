@@ -233,8 +233,8 @@ def _start_children(cfg: dict, env: dict, host: str) -> list[runner.Child]:
     # only matter between several workers, and mingle slows the start down.
     worker = [*celery, "worker", "--pool", "solo", "--loglevel", level]
     worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    schedule = str(Path(cfg["INSTANCE_DIR"]) / "celerybeat-schedule")
-    beat = [*celery, "beat", "--schedule", schedule, "--loglevel", level]
+    # Beat keeps its schedule in Redis (RedBeat, set in tasks), not in a file of its own.
+    beat = [*celery, "beat", "--loglevel", level]
     if os.geteuid() == 0:
         # Celery's multi-line warning would stand above the banner at every start;
         # the banner carries one line about it instead (_banner).

@@ -9,8 +9,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import clock, db
+from bot import clock, db, store
+from bot.column import publishing
 from bot.column.directory import station_facts
+from bot.column.settings import ColumnSettings
 from publisher.site import build
 from publisher.story import load_all
 
@@ -29,7 +31,13 @@ def build_command() -> None:
     loaded = load_all(cfg["CONTENT_DIR"])
     stations = station_facts(db.session())
     out = Path(cfg["SITE_DIR"])
-    report = build(loaded.stories, out, cfg["SITE_URL"], clock.now(), stations=stations)
+    held = publishing.site_lock(store.client(), ColumnSettings.from_config(cfg))
+    if held is None:
+        raise click.ClickException("另一个进程正在生成网站（发布中的故事），请稍后再运行。")
+    try:
+        report = build(loaded.stories, out, cfg["SITE_URL"], clock.now(), stations=stations)
+    finally:
+        held.release()
     seconds = time.perf_counter() - started
     click.echo(
         f"网站已生成：{report.stories} 篇故事已刊出（共 {len(loaded.stories)} 篇），"
