@@ -12,6 +12,7 @@ from bot.commands import (
     content,
     database,
     greetings,
+    keys,
     ledger,
     menu,
     outbox,
@@ -71,5 +72,6 @@ for command in (
     publishing.queue,
     greetings.greetings_group,
     outbox.outbox_command,
+    keys.keys,
 ):
     main.add_command(command)
