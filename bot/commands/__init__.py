@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot import create_app, logs
 from bot.commands import (
+    backup,
     contacts,
     content,
     database,
@@ -73,5 +74,7 @@ for command in (
     greetings.greetings_group,
     outbox.outbox_command,
     keys.keys,
+    backup.backup,
+    backup.restore,
 ):
     main.add_command(command)

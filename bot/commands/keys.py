@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot import db, runner
+from bot.backups import seal
 from bot.config import KEY_FILES, PREVIOUS_KEY_FILE, read_environment
 from bot.crypto import cipher, fingerprint
 from bot.records import encrypted
@@ -122,6 +123,28 @@ def rotate(batch: int) -> None:
         f"{wait} 分钟后（Redis 里用旧密钥加密的对话和回复都过期了），"
         "去掉 DATA_KEY_PREVIOUS（或删除 instance/data.key.previous），依次重启每个进程。\n"
         "旧密钥不要销毁：今天以前的数据库备份要用它才能读，和那些备份放在一起保管。"
+    )
+
+
+@keys.command("backup-keypair")
+@click.argument("secret_file", type=click.Path(dir_okay=False))
+def backup_keypair(secret_file: str) -> None:
+    """Make a key pair for `backup --to`: SECRET_FILE (keep it off the servers) and SECRET_FILE.pub.
+
+    The servers hold only the public key, so they write backups they cannot read.
+    """
+    path = Path(secret_file)
+    if path.exists():
+        raise click.ClickException(f"{path} 已存在：不覆盖私钥")
+    secret = seal.SecretKey.generate()
+    _write_private(path, secret.text() + "\n")
+    public = secret.public().text()
+    Path(f"{secret_file}.pub").write_text(public + "\n", encoding="utf-8")
+    click.echo(public)
+    click.echo(
+        f"私钥在 {path}：离开服务器保管（恢复时要用），丢了它这些备份就都打不开了。\n"
+        f"公钥（上面一行，也在 {path}.pub）放到服务器上：veteranbot backup FILE --to {path}.pub",
+        err=True,
     )
 
 
