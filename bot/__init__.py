@@ -27,7 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     store.init_app(app)
     queue.init_app(app)
-    app.extensions["cipher"] = crypto.FieldCipher(app.config["DATA_KEY"])
+    app.extensions["cipher"] = crypto.FieldCipher(
+        app.config["DATA_KEY"], app.config["DATA_KEY_PREVIOUS"]
+    )
 
     from bot import health, notice_page
     from bot.column import preview, site_view

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, str | None] = {
     "REDIS_URL": "",
     "SECRET_KEY": None,
     "DATA_KEY": None,
+    # Keys still read but no longer used to encrypt, comma-separated: the old key
+    # while `veteranbot keys rotate` runs. Unset: instance/data.key.previous, if any.
+    "DATA_KEY_PREVIOUS": None,
     # The web app's port. Unset: the port of this instance folder's last
     # `veteranbot run` (RUN_RECORD), so one-off commands write the same links
     # as the running site; 5000 before the first run.
@@ -156,6 +159,8 @@ SANDBOX_TEMPLATES = {
 
 # Keys generated into the instance folder when the environment leaves them unset.
 KEY_FILES = {"SECRET_KEY": "secret.key", "DATA_KEY": "data.key"}
+# Where `veteranbot keys new` moves a generated data.key, one key a line.
+PREVIOUS_KEY_FILE = "data.key.previous"
 
 
 class ConfigError(ValueError):
@@ -198,6 +203,7 @@ def load_config(raw: dict) -> dict:
     cfg["DATABASE_URL"] = raw["DATABASE_URL"] or f"sqlite:///{instance / 'veteranbot.db'}"
     for key, filename in KEY_FILES.items():
         cfg[key] = raw[key] or _read_key(key, instance / filename)
+    cfg["DATA_KEY_PREVIOUS"] = previous_keys(raw["DATA_KEY_PREVIOUS"], instance)
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
     cfg["PORT"] = raw["PORT"] or str(read_run_record(instance).get("port", DEFAULT_PORT))
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{cfg['PORT']}/column").rstrip("/")
@@ -239,6 +245,11 @@ def _validate(cfg: dict) -> None:
         Fernet(cfg["DATA_KEY"])
     except ValueError as exc:
         raise ConfigError("DATA_KEY: must be a Fernet key (32 url-safe base64 bytes)") from exc
+    for number, previous in enumerate(cfg["DATA_KEY_PREVIOUS"], 1):
+        try:
+            Fernet(previous)
+        except ValueError as exc:
+            raise ConfigError(f"DATA_KEY_PREVIOUS: key {number} is not a Fernet key") from exc
     editors = cfg["EDITOR_OPENIDS"] or ""
     editors = editors.split(",") if isinstance(editors, str) else editors
     cfg["EDITOR_OPENIDS"] = tuple(o.strip() for o in editors if o.strip())
@@ -349,6 +360,16 @@ def unset_templates(cfg: dict) -> list[str]:
         for role, spec in cfg["TEMPLATES"].items()
         if templates.ROLES[role].needed and not spec.template_id
     ]
+
+
+def previous_keys(setting: str | tuple | None, instance: Path) -> tuple[str, ...]:
+    """DATA_KEY_PREVIOUS as a tuple: the setting's keys, else the instance file's lines."""
+    if isinstance(setting, tuple):
+        return setting
+    if setting is None:
+        path = instance / PREVIOUS_KEY_FILE
+        setting = path.read_text().replace("\n", ",") if path.is_file() else ""
+    return tuple(k.strip() for k in setting.split(",") if k.strip())
 
 
 def _read_key(key: str, path: Path) -> str:

@@ -1,4 +1,4 @@
-"""GET /healthz: whether the database and Redis answer, the outbox's wait, the templates' state."""
+"""GET /healthz: the database, Redis and the data key, the outbox's wait, the templates."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from sqlalchemy import text
 
 from bot import clock, db, store
 from bot.config import unset_templates
+from bot.crypto import cipher
+from bot.records import encrypted
 from bot.wechat import outbox, template_faults
 
 bp = Blueprint("health", __name__)
@@ -14,7 +16,13 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    """200 with each dependency's state when both answer, 503 otherwise.
+    """200 with each dependency's state when all work, 503 otherwise.
+
+    data_key is "ok" when the key ring opens a sample of the encrypted rows
+    (the oldest and newest of each column), and says which row it cannot open
+    otherwise: a process started with the wrong DATA_KEY, or a previous key
+    dropped before its rotation ended, must not serve. data_key_fingerprint
+    names the key in use (`veteranbot keys show-fingerprint`), to compare nodes.
 
     outbox_oldest_pending_seconds is the age of the oldest message to a person
     not yet sent (null when none waits, or the database does not answer): a
@@ -27,13 +35,33 @@ def healthz():
         "database": _probe(lambda: db.session().execute(text("SELECT 1"))),
         "redis": _probe(lambda: store.client().ping()),
     }
+    state["data_key"] = _data_key() if state["database"] == "ok" else "unknown"
     ok = all(v == "ok" for v in state.values())
     waited = _oldest_pending() if state["database"] == "ok" else None
     templates = _templates(redis_ok=state["redis"] == "ok")
     status = "unavailable" if not ok else "ok" if templates == "ok" else "degraded"
     return jsonify(
-        status=status, outbox_oldest_pending_seconds=waited, templates=templates, **state
+        status=status,
+        outbox_oldest_pending_seconds=waited,
+        templates=templates,
+        data_key_fingerprint=cipher().fingerprint,
+        **state,
     ), 200 if ok else 503
+
+
+def _data_key() -> str:
+    try:
+        row = encrypted.unreadable_sample(db.session(), cipher())
+    except Exception as exc:  # reported like the other probes; never a 500
+        return f"error: {type(exc).__name__}"
+    finally:
+        db.session().rollback()  # a failed read must not leave the session unusable
+    if row is None:
+        return "ok"
+    return (
+        f"error: 当前密钥（指纹 {cipher().fingerprint}）解不开 {row}："
+        "DATA_KEY 不是写这些数据的那把，或轮换结束前就去掉了 DATA_KEY_PREVIOUS"
+    )
 
 
 def _templates(redis_ok: bool) -> str | dict:

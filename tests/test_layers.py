@@ -44,6 +44,7 @@ FLOORS = {
     "bot.store": INFRASTRUCTURE,
     "bot.queue": INFRASTRUCTURE,
     "bot.crypto": INFRASTRUCTURE,
+    "bot.backups": INFRASTRUCTURE,
     "bot.clock": INFRASTRUCTURE,
     "bot.retry": INFRASTRUCTURE,
     "bot.logs": INFRASTRUCTURE,

@@ -8,12 +8,14 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot import create_app, logs
 from bot.commands import (
+    backup,
     cases,  # noqa: F401  (adds requests check-sla and veterans erase)
     contacts,
     content,
     database,
     deploy,
     greetings,
+    keys,
     ledger,
     menu,
     outbox,
@@ -74,5 +76,8 @@ for command in (
     greetings.greetings_group,
     outbox.outbox_command,
     deploy.deploy,
+    keys.keys,
+    backup.backup,
+    backup.restore,
 ):
     main.add_command(command)

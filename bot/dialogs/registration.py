@@ -109,7 +109,7 @@ def _id(turn: Turn, current: dict) -> Reply:
         return _ask(turn, current, "id", problem="too_young")
     session = db.session()
     own = files.by_openid(session, turn.openid)
-    if own is not None and own.id_hash != cipher().lookup_hash(parsed.value):
+    if own is not None and own.id_hash not in cipher().lookup_hashes(parsed.value):
         return _offer_correction(turn, current, own)
     other = files.find(session, cipher(), parsed.value)
     if other is not None and other.openid not in (None, turn.openid):

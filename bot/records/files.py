@@ -37,7 +37,8 @@ def format_file_no(station_code: str, seq: int) -> str:
 
 def find(session: Session, cipher: FieldCipher, id_number: str) -> Veteran | None:
     """The file for an ID number, found by keyed hash without decrypting anything."""
-    return session.scalar(select(Veteran).where(Veteran.id_hash == cipher.lookup_hash(id_number)))
+    hashes = cipher.lookup_hashes(id_number)  # more than one while a key rotation runs
+    return session.scalar(select(Veteran).where(Veteran.id_hash.in_(hashes)))
 
 
 def by_openid(session: Session, openid: str) -> Veteran | None:
@@ -62,8 +63,10 @@ def save(
     veteran = find(session, cipher, fields.id_number.value)
     created = veteran is None
     if created:
-        veteran = Veteran(id_hash=cipher.lookup_hash(fields.id_number.value), source=source)
+        veteran = Veteran(source=source)
     veteran.name = fields.name
+    # Both under DATA_KEY, also for a file still under a previous key.
+    veteran.id_hash = cipher.lookup_hash(fields.id_number.value)
     veteran.id_cipher = cipher.encrypt(fields.id_number.value)
     # The year only: the full date would all but give the ID number away (docs/architecture.md).
     veteran.birth_year = fields.id_number.birth_date.year

@@ -6,7 +6,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import APP_ID, TOKEN
+from bot.crypto import fingerprint
+from tests.conftest import APP_ID, DATA_KEY, TOKEN
 from tests.fixtures.driver import WeChatDriver
 from tests.fixtures.proxy import CuttableProxy
 
@@ -75,4 +76,6 @@ def test_health_names_the_database_and_redis_when_both_answer(client):
         "redis": "ok",
         "outbox_oldest_pending_seconds": None,
         "templates": "ok",
+        "data_key": "ok",
+        "data_key_fingerprint": fingerprint(DATA_KEY),
     }
