@@ -23,7 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     queue.init_app(app)
     app.extensions["cipher"] = crypto.FieldCipher(app.config["DATA_KEY"])
 
-    from bot import health
+    from bot import console, health
     from bot.column import preview, site_view
     from bot.dialogs import station
     from bot.wechat import views
@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(site_view.bp)
     preview.init_app(app)  # /preview/, in SANDBOX mode only
+    console.init_app(app)  # /console/, the staff console
     if app.config["SANDBOX"]:
         from bot.sandbox import chat
 

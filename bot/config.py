@@ -71,6 +71,12 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
+    # The bot's public address: the console is PUBLIC_URL/console/ (WeChat's web
+    # authorisation comes back there); WeChat's authorisation host; how long a
+    # console sign-in lasts.
+    "PUBLIC_URL": None,
+    "WECHAT_OAUTH_BASE_URL": "https://open.weixin.qq.com",
+    "CONSOLE_SESSION_HOURS": "8",
 }
 
 # The sandbox plays the account with these when no real credentials are set.
@@ -123,6 +129,9 @@ def load_config(raw: dict) -> dict:
         )
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
+        if raw["WECHAT_OAUTH_BASE_URL"] == DEFAULTS["WECHAT_OAUTH_BASE_URL"]:
+            # The emulator plays open.weixin.qq.com's authorisation page too.
+            cfg["WECHAT_OAUTH_BASE_URL"] = cfg["WECHAT_API_BASE_URL"]
     if not cfg["WECHAT_TOKEN"]:
         raise ConfigError("WECHAT_TOKEN: required with a real account")
     cfg["DATABASE_URL"] = raw["DATABASE_URL"] or f"sqlite:///{instance / 'veteranbot.db'}"
@@ -131,6 +140,8 @@ def load_config(raw: dict) -> dict:
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
+    cfg["WECHAT_OAUTH_BASE_URL"] = cfg["WECHAT_OAUTH_BASE_URL"].rstrip("/")
+    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
     _validate(cfg)
     return cfg
 
@@ -170,11 +181,12 @@ def _validate(cfg: dict) -> None:
         "IMPORT_MAX_FAULTS",
         "LOCK_SECONDS",
         "WEBHOOK_MAX_CLOCK_SKEW_SECONDS",
+        "CONSOLE_SESSION_HOURS",
     ):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])
-    for key in ("WECHAT_API_BASE_URL", "SITE_URL"):
+    for key in ("WECHAT_API_BASE_URL", "SITE_URL", "WECHAT_OAUTH_BASE_URL", "PUBLIC_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
     _validate_greetings(cfg)

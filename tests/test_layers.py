@@ -32,6 +32,7 @@ FLOORS = {
     "bot.wechat.views": EDGE,
     "bot.column.site_view": EDGE,
     "bot.column.preview": EDGE,
+    "bot.console": EDGE,
     "tasks": EDGE,
     "bot.records": DOMAIN,
     "bot.requests": DOMAIN,

@@ -13,6 +13,7 @@ import socket
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import requests
@@ -87,7 +88,7 @@ def _embedded_services(cfg: dict, stack: ExitStack, host: str) -> tuple[dict, li
         embedded.append(f"Redis          {cfg['REDIS_URL']}")
     env["REDIS_URL"] = cfg["REDIS_URL"]
     if cfg["SANDBOX"]:
-        from bot.sandbox.chat import ACCOUNT
+        from bot.sandbox.chat import ACCOUNT, STAFF_OPENID
         from bot.sandbox.emulator import create_emulator
         from bot.sandbox.platform import PlatformState, Webhook
         from bot.sandbox.server import serve_in_thread
@@ -100,6 +101,9 @@ def _embedded_services(cfg: dict, stack: ExitStack, host: str) -> tuple[dict, li
         state = PlatformState(
             appid=cfg["WECHAT_APP_ID"], secret=cfg["WECHAT_APP_SECRET"], webhook=hook
         )
+        # The console's sign-in inside "WeChat": its host is the authorised domain.
+        state.oauth.domains.add(urlsplit(cfg["PUBLIC_URL"]).netloc)
+        state.oauth.suggested_openid = STAFF_OPENID
         server = serve_in_thread(create_emulator(state), port=cfg["SANDBOX_PORT"])
         stack.callback(server.shutdown)
         cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"

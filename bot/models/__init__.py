@@ -7,13 +7,14 @@ from bot.models.outbox import OutboxMessage
 from bot.models.requests import HelpRequest
 from bot.models.stations import Staff, Station
 from bot.models.stories import MediaUpload, PublishState
-from bot.models.veterans import Veteran
+from bot.models.veterans import FileChange, Veteran
 
 __all__ = [
     "AuditLog",
     "Campaign",
     "Consent",
     "Contact",
+    "FileChange",
     "Follower",
     "HelpRequest",
     "MediaUpload",

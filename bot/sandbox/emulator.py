@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from bot.sandbox import articles
+from bot.sandbox import articles, oauth
 from bot.sandbox.platform import PlatformState
 from bot.wechat.transport import sign
 
@@ -83,7 +83,9 @@ def create_emulator(state: PlatformState) -> Flask:
             pending = state.faults.get(path)
             if pending:
                 return error(pending.pop(0), "injected by the sandbox")
-        if path in ("cgi-bin/token", "cgi-bin/stable_token") or path.startswith("_sandbox"):
+        if path in ("cgi-bin/token", "cgi-bin/stable_token", *oauth.PATHS) or path.startswith(
+            "_sandbox"
+        ):
             return None
         if request.args.get("access_token") not in state.tokens:
             return error(40001, "invalid credential, access_token is invalid or not latest")
@@ -178,6 +180,7 @@ def create_emulator(state: PlatformState) -> Flask:
         return error(0, "ok")
 
     articles.register(app, state, error, lambda build: notify(state, build))
+    oauth.register(app, state, error)
 
     @app.route("/_sandbox/messages/<openid>")
     def sandbox_messages(openid):

@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from bot.sandbox.oauth import OAuthState
+
 # WeChat's publishing limits (see docs/wechat-platform.md, "Publishing articles").
 DRAFT_LIMITS = {"title": (32, 45003), "author": (16, 45110), "digest": (128, 45004)}
 CONTENT_LIMIT = 20_000
@@ -72,6 +74,8 @@ class PlatformState:
     # does, event_delay seconds after a successful sendall or freepublish/submit.
     webhook: Webhook | None = None
     event_delay: float = EVENT_DELAY_SECONDS
+    # Web authorisation (bot/sandbox/oauth.py): authorised domains and issued codes.
+    oauth: OAuthState = field(default_factory=OAuthState)
 
     def mass_finish(self, msg_id: int) -> dict:
         """The fields WeChat's MASSSENDJOBFINISH event reports for one mass send."""
