@@ -7,14 +7,35 @@ which has had no daylight saving since 1991, so a fixed UTC+8 offset is exact.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+# How far this process's clock runs ahead of the wall clock: zero except inside
+# travel(), the seam tests use to let a day pass without waiting for it.
+_ahead = timedelta(0)
 
 
 def now() -> datetime:
     """The current time, timezone-aware (UTC)."""
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _ahead
+
+
+@contextmanager
+def travel(by: timedelta) -> Iterator[None]:
+    """Run the block with every now() of this process `by` later (tests: deadlines pass).
+
+    Only what reads this module moves: Redis expiries, the webhook's signature
+    window (time.time()) and the WeChat emulator keep the wall clock.
+    """
+    global _ahead
+    before = _ahead
+    _ahead = before + by
+    try:
+        yield
+    finally:
+        _ahead = before
 
 
 def utcnow() -> datetime:

@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 
 # The holiday table is reference data, like a schema: settings name its keys.
 from bot.care.occasions import parse_keys, parse_set_dates
+from bot.models.requests import CATEGORIES
 
 WECHAT_API = "https://api.weixin.qq.com"
 
@@ -24,6 +25,18 @@ DEFAULTS: dict[str, str | None] = {
     "WECHAT_ENCODING_AES_KEY": "",
     "WECHAT_API_BASE_URL": WECHAT_API,
     "WECHAT_TEMPLATE_HELP_REQUEST": "",
+    # Template id of the veteran's case-progress notice (taken, a question, the answer,
+    # escalated), used when WeChat's 48-hour customer-service window is closed.
+    "WECHAT_TEMPLATE_CASE_PROGRESS": "",
+    # The bot's public address: a notice's link to a case page (PUBLIC_URL/console/…).
+    "PUBLIC_URL": None,
+    # Case deadlines (bot/requests/sla.py), in calendar time: hours to 签收, days to 办结
+    # (per category with CASE_RESOLVE_DAYS_BY_CATEGORY, e.g. 就业创业:7,政策咨询:3),
+    # and days to 办结 a 信访 case, which follows the petition rules' own limits.
+    "CASE_ACCEPT_HOURS": "24",
+    "CASE_RESOLVE_DAYS": "5",
+    "CASE_RESOLVE_DAYS_BY_CATEGORY": "",
+    "CASE_PETITION_RESOLVE_DAYS": "60",
     "DATABASE_URL": None,
     "REDIS_URL": "",
     "SECRET_KEY": None,
@@ -71,10 +84,8 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
-    # The bot's public address: the console is PUBLIC_URL/console/ (WeChat's web
-    # authorisation comes back there); WeChat's authorisation host; how long a
-    # console sign-in lasts.
-    "PUBLIC_URL": None,
+    # The console is PUBLIC_URL/console/ (WeChat's web authorisation comes back
+    # there): WeChat's authorisation host, and how long a console sign-in lasts.
     "WECHAT_OAUTH_BASE_URL": "https://open.weixin.qq.com",
     "CONSOLE_SESSION_HOURS": "8",
 }
@@ -127,6 +138,9 @@ def load_config(raw: dict) -> dict:
         cfg["WECHAT_TEMPLATE_CARE_REMINDER"] = (
             raw["WECHAT_TEMPLATE_CARE_REMINDER"] or "sandbox-care-reminder"
         )
+        cfg["WECHAT_TEMPLATE_CASE_PROGRESS"] = (
+            raw["WECHAT_TEMPLATE_CASE_PROGRESS"] or "sandbox-case-progress"
+        )
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
         if raw["WECHAT_OAUTH_BASE_URL"] == DEFAULTS["WECHAT_OAUTH_BASE_URL"]:
@@ -139,9 +153,9 @@ def load_config(raw: dict) -> dict:
         cfg[key] = raw[key] or _read_key(key, instance / filename)
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
+    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
     cfg["WECHAT_OAUTH_BASE_URL"] = cfg["WECHAT_OAUTH_BASE_URL"].rstrip("/")
-    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
     _validate(cfg)
     return cfg
 
@@ -190,6 +204,7 @@ def _validate(cfg: dict) -> None:
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
     _validate_greetings(cfg)
+    _validate_cases(cfg)
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
 
@@ -206,6 +221,25 @@ def _validate_greetings(cfg: dict) -> None:
         parse_set_dates(cfg["YI_NEW_YEAR"])
     except ValueError as exc:
         raise ConfigError(f"YI_NEW_YEAR: {exc} (expected YYYY-MM-DD[,YYYY-MM-DD])") from None
+
+
+def _validate_cases(cfg: dict) -> None:
+    for key in ("CASE_ACCEPT_HOURS", "CASE_RESOLVE_DAYS", "CASE_PETITION_RESOLVE_DAYS"):
+        if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
+            raise ConfigError(f"{key}: must be a whole number above 0")
+        cfg[key] = int(cfg[key])
+    by_category = {}
+    for part in filter(
+        None, (p.strip() for p in str(cfg["CASE_RESOLVE_DAYS_BY_CATEGORY"]).split(","))
+    ):
+        category, _, days = part.replace("：", ":").partition(":")
+        if category.strip() not in CATEGORIES or not days.strip().isdigit() or int(days) < 1:
+            raise ConfigError(
+                "CASE_RESOLVE_DAYS_BY_CATEGORY: expected 类别:天数[,类别:天数] with a category of "
+                + "、".join(CATEGORIES)
+            )
+        by_category[category.strip()] = int(days)
+    cfg["CASE_RESOLVE_DAYS_BY_CATEGORY"] = by_category
 
 
 def _read_key(key: str, path: Path) -> str:

@@ -28,6 +28,8 @@ BEAT_SCHEDULE: dict = {
         "task": "tasks.care.monthly_reminder",
         "schedule": crontab(minute=0, hour=9, day_of_month="1,20"),
     },
+    # Cases not taken (签收) by their deadline climb to the station above, each once.
+    "cases-check-sla": {"task": "tasks.requests.check_sla", "schedule": 300.0},
     "care-condolence-lists": {
         "task": "tasks.care.condolence_lists",
         "schedule": crontab(minute=0, hour=9),
@@ -45,6 +47,7 @@ def celery_init_app(app: Flask) -> Celery:
     import tasks.care
     import tasks.greetings
     import tasks.outbox
-    import tasks.publish  # noqa: F401
+    import tasks.publish
+    import tasks.requests  # noqa: F401
 
     return celery

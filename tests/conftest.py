@@ -172,6 +172,7 @@ def app_settings(tmp_path, database_url, redis_url, emulator_url):
         "WECHAT_APP_SECRET": APP_SECRET,
         "WECHAT_API_BASE_URL": emulator_url,
         "WECHAT_TEMPLATE_HELP_REQUEST": "tpl-help-request",
+        "WECHAT_TEMPLATE_CASE_PROGRESS": "tpl-case-progress",
         "CONTENT_DIR": str(tmp_path / "content"),
     }
 
@@ -204,9 +205,9 @@ def client(app):
 
 
 @pytest.fixture
-def wechat(client):
+def wechat(client, platform):
     """Plays WeChat's part: signs (and in safe mode encrypts) XML and posts it to /wechat."""
-    return WeChatDriver(client, TOKEN, APP_ID)
+    return WeChatDriver(client, TOKEN, APP_ID, platform=platform)
 
 
 @pytest.fixture
@@ -284,6 +285,8 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.tags.clear()
         platform.tagged.clear()
         platform.outbox.clear()
+        platform.inbound.clear()
+        platform.custom_sent.clear()
         platform.calls.clear()
         platform.faults.clear()
         platform.menu = None

@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot import create_app, logs
 from bot.commands import (
+    cases,  # noqa: F401  (adds requests check-sla and veterans erase)
     contacts,
     content,
     database,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, render_template
-from sqlalchemy import or_, select
+from flask import render_template
+from sqlalchemy import select
 
 from bot import clock, db, queue
 from bot.crypto import cipher
-from bot.dialogs import choices, station
+from bot.dialogs import cases, choices, station
 from bot.dialogs import state as dialog_state
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Turn
@@ -22,7 +22,7 @@ from bot.models import HelpRequest, Station
 from bot.models.requests import CATEGORIES
 from bot.records import directory, files
 from bot.records.identity import InvalidInput, normalize_mobile
-from bot.requests import notices
+from bot.requests import answers, routing, sla, timeline, workflow
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,6 @@ MIN_DESCRIPTION = 2
 MAX_DESCRIPTION = 500
 LIST_LATEST = 10
 # Timestamps are stored in UTC; veterans read Beijing time.
-
-
-def number_for(request_id: int) -> str:
-    """The request number a veteran quotes: QZ and the zero-padded id."""
-    return f"QZ{request_id:06d}"
 
 
 def start(turn: Turn) -> Reply:
@@ -61,21 +56,25 @@ def step(turn: Turn, current: dict) -> Reply:
 
 
 def my_requests(turn: Turn) -> Reply:
-    """The follower's latest requests with their status."""
+    """The follower's latest requests with their state (超期 shown) and the station's last word."""
     session = db.session()
     veteran = files.by_openid(session, turn.openid)
-    mine = HelpRequest.openid == turn.openid
-    if veteran is not None:
-        mine = or_(mine, HelpRequest.veteran_id == veteran.id)
-    rows = session.scalars(
-        select(HelpRequest).where(mine).order_by(HelpRequest.id.desc()).limit(LIST_LATEST)
+    mine = answers.mine(session, turn.openid, veteran)
+    rows = list(
+        session.scalars(
+            select(HelpRequest).where(mine).order_by(HelpRequest.id.desc()).limit(LIST_LATEST)
+        )
     )
+    now = clock.utcnow()
+    replies = timeline.last_replies(session, cipher(), [r.id for r in rows])
     items = [
         {
             "number": r.number,
-            "category": r.category,
-            "status": r.status,
+            "category": r.category if r.kind == "求助" else r.kind,
+            "status": sla.label(r, now),
             "date": _month_day(clock.local(r.created_at)),
+            "reply": cases.cut(replies.get(r.id, ""), 40),
+            "rate": r.status == "已办结",
         }
         for r in rows
     ]
@@ -120,34 +119,48 @@ def _description(turn: Turn, current: dict) -> Reply:
 def _submit(turn: Turn, current: dict, description: str) -> Reply:
     session = db.session()
     place = session.get(Station, current["station_id"])
-    request = HelpRequest(
+    desk = cases.make_desk()
+    # The staff's notices are outbox rows in this same commit: no request without them.
+    # The worker delivers them once it commits, or the sweep does if that task is lost.
+    request, told = workflow.open_case(
+        desk,
         openid=turn.openid,
         veteran_id=current.get("veteran_id"),
         station=place,
         category=current["category"],
         description=description,
-        contact_phone=cipher().decrypt(current["phone"]) if current.get("phone") else "",
+        phone=cipher().decrypt(current["phone"]) if current.get("phone") else "",
     )
-    session.add(request)
-    session.flush()
-    request.number = number_for(request.id)
-    # The staff's notices are outbox rows in this same commit: no request without them.
-    # The worker delivers them once it commits, or the sweep does if that task is lost.
-    template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
-    if ids := notices.add(session, request, template_id):
-        queue.enqueue("tasks.outbox.deliver", ids)
+    if desk.outbox_ids:  # sent once the session commits (bot.queue)
+        queue.enqueue("tasks.outbox.deliver", desk.outbox_ids)
     session.commit()
     dialog_state.clear(turn.openid)
     log.info("help request %s filed at station %s", request.id, place.id)
+    # An honest promise: "已通知" only when someone was told; otherwise who will see it.
     return Reply(
         render_template(
             "replies/help_done.txt",
             number=request.number,
             category=request.category,
             station=choices.short_name(place.name) + "服务站",
-            phone=place.phone,
+            phone=routing.contact_station(place).phone,
+            told=_nearest_told(place, {s.station_id for s in told}),
+            hours=desk.settings.accept_hours,
+            above=_above(place),
         )
     )
+
+
+def _nearest_told(place: Station, told_at: set[int]) -> str:
+    """The nearest station on the line whose staff were told ("" when nobody was)."""
+    hit = next((s for s in place.lineage() if s.id in told_at), None)
+    return choices.short_name(hit.name) + "服务站" if hit else ""
+
+
+def _above(place: Station) -> str:
+    """Who sees an untold case: the county's centre in its console (the top of the line)."""
+    top = place.lineage()[-1]
+    return choices.short_name(top.name) + ("服务中心" if top.level == "county" else "服务站")
 
 
 def _ask_phone(turn: Turn, current: dict, problem: str = "", station_name: str = "") -> Reply:

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from bot.dialogs import events, help_request, menu, registration, staff, state, station
+from bot.dialogs import (
+    case_replies,
+    cases,
+    events,
+    help_request,
+    menu,
+    registration,
+    rights,
+    staff,
+    state,
+    station,
+)
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Event, Turn
 from bot.wechat.transport import Message
@@ -17,7 +28,11 @@ KEYWORDS = {
     "联系服务站": station.start,
     "服务站": station.start,
     "菜单": menu.show,
-    "帮助": menu.show,
+    # Bound staff get their commands; everyone else the menu.
+    "帮助": cases.help_or_menu,
+    "我的信息": rights.show,
+    "更正": rights.start_correction,
+    "删除我的信息": rights.start_deletion,
 }
 # Custom-menu CLICK keys reach the same handlers as the words.
 MENU_KEYS = {
@@ -31,6 +46,7 @@ DIALOGS = {
     "registration": registration.step,
     "help": help_request.step,
     "station": station.step,
+    "rights": rights.step,
 }
 # With no dialog open, the menu's numbers choose its lines.
 MENU_NUMBERS = {
@@ -86,6 +102,8 @@ def _text(turn: Turn) -> Reply:
     # Staff commands (走访/电话 <统一编号> …) first; for anyone else they are plain words.
     if (reply := staff.handle(turn)) is not None:
         return reply
+    if (reply := cases.handle(turn)) is not None:
+        return reply
     if turn.text in CANCEL_WORDS:
         state.clear(turn.openid)
         return menu.cancelled()
@@ -99,11 +117,14 @@ def _continue(turn: Turn) -> Reply:
     current = state.load(turn.openid)
     if current and current.get("dialog") in DIALOGS:
         return DIALOGS[current["dialog"]](turn, current)
+    # A case waiting on the follower's answer or rating takes their next message.
+    if (reply := case_replies.take(turn)) is not None:
+        return reply
     if turn.has_location:
         return station.nearest(turn)
     if starter := MENU_NUMBERS.get(turn.text):
         return starter(turn)
-    return menu.show(turn)
+    return cases.fallback(turn) or menu.show(turn)
 
 
 def _event(event: Event) -> Reply:

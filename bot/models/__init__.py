@@ -2,6 +2,7 @@
 
 from bot.models.audit import AuditLog
 from bot.models.care import Campaign, Contact, OccasionDate
+from bot.models.cases import CaseEvent
 from bot.models.followers import Consent, Follower
 from bot.models.outbox import OutboxMessage
 from bot.models.requests import HelpRequest
@@ -12,6 +13,7 @@ from bot.models.veterans import FileChange, Veteran
 __all__ = [
     "AuditLog",
     "Campaign",
+    "CaseEvent",
     "Consent",
     "Contact",
     "FileChange",

@@ -38,6 +38,9 @@ class Veteran(Base):
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     source: Mapped[str] = mapped_column(String(16), default="wechat")
     registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when the veteran had their file deleted (删除我的信息): the row stays as an
+    # anonymous tombstone so the numbering and the statistics hold (bot/requests/rights.py).
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # What station practice records and the paper ledger lacks (kept in the console):

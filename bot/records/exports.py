@@ -14,6 +14,7 @@ from bot.crypto import FieldCipher, mask_id
 from bot.models import AuditLog, HelpRequest, Station, Veteran
 from bot.records import directory
 from bot.records.imports.table_files import write_table
+from bot.requests import sla
 
 LEDGER_COLUMNS = (
     "统一编号",
@@ -28,7 +29,17 @@ LEDGER_COLUMNS = (
     "类别",
     "登记时间",
 )
-REQUEST_COLUMNS = ("求助编号", "统一编号", "姓名", "类别", "内容", "状态", "服务站", "提交时间")
+REQUEST_COLUMNS = (
+    "求助编号",
+    "统一编号",
+    "姓名",
+    "手机号",
+    "类别",
+    "内容",
+    "状态",
+    "服务站",
+    "提交时间",
+)
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
 
@@ -65,7 +76,8 @@ def ledger_rows(session: Session, cipher: FieldCipher, station: Station | None =
 
 
 def request_rows(session: Session, station: Station | None = None) -> list:
-    """One row per help request, oldest first."""
+    """One row per help request, oldest first; 手机号 is an unregistered requester's own."""
+    now = clock.utcnow()
     query = select(HelpRequest).order_by(HelpRequest.created_at, HelpRequest.id)
     if station is not None:
         query = query.where(HelpRequest.station_id.in_(directory.subtree_ids(session, station)))
@@ -74,9 +86,10 @@ def request_rows(session: Session, station: Station | None = None) -> list:
             r.number or "",
             r.veteran.file_no if r.veteran else "",
             r.veteran.name if r.veteran else "",
-            r.category,
+            r.contact_phone,  # the unregistered requester's, to call back; files have theirs
+            r.category if r.kind == "求助" else r.kind,
             r.description,
-            r.status,
+            sla.label(r, now),
             r.station.name,
             local_time(r.created_at),
         ]

@@ -9,6 +9,7 @@ emulator. Registered only in SANDBOX mode.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import time
@@ -68,6 +69,8 @@ def send():
         fields = message_fields(body)
     except BadField as exc:
         return jsonify(error=str(exc)), 400
+    if fields["MsgType"] != "event":
+        _heard_from(fields["FromUserName"])
     response = post_to_webhook(fields)
     if response.status_code != 200:
         return jsonify(error=f"/wechat answered {response.status_code}"), 502
@@ -87,6 +90,14 @@ def pushed(openid: str):
         return jsonify(messages=answer.json()["messages"])
     except (requests.RequestException, ValueError, KeyError):
         return jsonify(error="the WeChat emulator does not answer"), 502
+
+
+def _heard_from(openid: str) -> None:
+    """Tell the emulator the follower wrote, as WeChat knows: their 48-hour window opens."""
+    url = f"{current_app.config['WECHAT_API_BASE_URL']}/_sandbox/inbound/{openid}"
+    # Unreachable, the emulator refuses customer-service messages: notices go as templates.
+    with contextlib.suppress(requests.RequestException):
+        requests.post(url, timeout=(1, 3))
 
 
 def message_fields(body: dict) -> dict:

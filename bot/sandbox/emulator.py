@@ -136,8 +136,31 @@ def create_emulator(state: PlatformState) -> Flask:
     def custom_send():
         body = request.get_json(force=True)
         with state.lock:
-            state.deliver("text", body["touser"], content=body.get("text", {}).get("content", ""))
-        return jsonify(errcode=0, errmsg="ok")
+            refused = state.custom_refusal(body["touser"], time.time())
+            if refused == 45015:
+                return error(45015, "response out of time limit or subscription is canceled")
+            if refused:
+                return error(refused, "reach max api daily quota limit for this user")
+            state.custom_sent[body["touser"]] = state.custom_sent.get(body["touser"], 0) + 1
+            if body.get("msgtype") == "msgmenu":
+                menu = body.get("msgmenu", {})
+                item = state.deliver(
+                    "msgmenu",
+                    body["touser"],
+                    content=menu.get("head_content", ""),
+                    choices=[i.get("content", "") for i in menu.get("list", [])],
+                )
+            else:
+                item = state.deliver(
+                    "text", body["touser"], content=body.get("text", {}).get("content", "")
+                )
+        return jsonify(errcode=0, errmsg="ok", msgid=item["msgid"])
+
+    @app.route("/_sandbox/inbound/<openid>", methods=["POST"])
+    def sandbox_inbound(openid):
+        """For the chat page, which plays WeChat: the follower just wrote to the account."""
+        state.heard_from(openid)
+        return error(0, "ok")
 
     @app.route("/cgi-bin/tags/get")
     def tags_get():

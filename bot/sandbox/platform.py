@@ -18,6 +18,10 @@ CLIENTMSGID_SECONDS = 24 * 3600
 # message/template/send's client_msg_id: one message per openid and id for 10 minutes
 # (service docs, api_sendtemplatemessage; docs/wechat.md).
 CLIENT_MSG_ID_SECONDS = 10 * 60
+# message/custom/send: only within 48 h of the follower's last message to the account,
+# and at most 5 messages in that time (platform notes, "Customer-service messages").
+CUSTOM_WINDOW_SECONDS = 48 * 3600
+CUSTOM_PER_WINDOW = 5
 # WeChat reports a finished mass send or publish job a moment after answering the call.
 EVENT_DELAY_SECONDS = 0.5
 
@@ -45,6 +49,10 @@ class PlatformState:
     # (openid, client_msg_id) -> the template message it delivered, for repeats.
     template_ids: dict[tuple[str, str], dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    # follower openid -> when they last wrote to the account (Unix time), and how many
+    # customer-service messages they have had since (the window's rules).
+    inbound: dict[str, float] = field(default_factory=dict)
+    custom_sent: dict[str, int] = field(default_factory=dict)
     token_fetches: int = 0
     # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
     faults: dict[str, list[int]] = field(default_factory=dict)
@@ -114,6 +122,21 @@ class PlatformState:
         if client_msg_id:
             self.template_ids[(touser, client_msg_id)] = item
         return item
+
+    def heard_from(self, openid: str, at: float | None = None) -> None:
+        """The follower wrote to the account (at, default now): their window opens afresh."""
+        with self.lock:
+            self.inbound[openid] = time.time() if at is None else at
+            self.custom_sent[openid] = 0
+
+    def custom_refusal(self, touser: str, now: float) -> int:
+        """The errcode message/custom/send answers for touser now; 0 when it may be sent."""
+        last = self.inbound.get(touser)
+        if last is None or now - last >= CUSTOM_WINDOW_SECONDS:
+            return 45015
+        if self.custom_sent.get(touser, 0) >= CUSTOM_PER_WINDOW:
+            return 45047
+        return 0
 
     def messages_to(self, openid: str) -> list[dict]:
         """Everything delivered to one follower, oldest first."""

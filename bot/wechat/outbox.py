@@ -56,6 +56,9 @@ SETTLE_EVERY = 50
 CLIENT_MSG_ID_CHARS = 32
 # The daily API quota resets at midnight, Beijing time; try a little after it.
 QUOTA_RESET = time(0, 5)
+# A customer-service message refused because the 48-hour window closed (45015) or
+# its messages in the window are spent (45047): its template fallback goes instead.
+WINDOW_SHUT = frozenset({45015, 45047})
 # Insert-or-nothing, so a key already written (a rerun, a concurrent run) is skipped.
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _TABLE = OutboxMessage.__table__
@@ -108,6 +111,27 @@ def add(
     statement = insert(_TABLE).values(**row)
     statement = statement.on_conflict_do_nothing(index_elements=["key"])
     return session.execute(statement.returning(_TABLE.c.id)).scalar()
+
+
+def add_text(
+    session: Session,
+    key: str,
+    openid: str,
+    text: str,
+    fallback: dict | None = None,
+    menu: list[str] | None = None,
+) -> int | None:
+    """Write a customer-service text message (no commit); its id, or None if key exists.
+
+    For a follower inside WeChat's 48-hour window (bot.wechat.window). A row
+    without a template id is one of these. fallback ({"template_id", "data",
+    "url"}) is sent instead when WeChat says the window has closed after all
+    (45015) or its messages in the window are spent (45047). menu: choices the
+    follower answers with one tap (a msgmenu message: a tap sends the choice's
+    words back as a text message).
+    """
+    data = {"text": text, "fallback": fallback, "menu": menu or []}
+    return add(session, key, openid, "", data)
 
 
 def keys_under(session: Session, prefix: str) -> set[str]:
@@ -215,6 +239,8 @@ def _claim(session: Session, ids: list[int] | None, now: datetime) -> list:
 
 def _send(wechat: WeChatClient, message) -> str | Exception:
     """WeChat's msgid for the message, or what went wrong (never raised: the pool keeps going)."""
+    if not message.template_id:
+        return _send_text(wechat, message)
     try:
         answer = wechat.send_template(
             message.openid,
@@ -226,6 +252,46 @@ def _send(wechat: WeChatClient, message) -> str | Exception:
     except Exception as exc:  # every outcome is saved on the row; settled in the main thread
         return exc
     return str(answer.get("msgid", ""))
+
+
+def _send_text(wechat: WeChatClient, message) -> str | Exception:
+    """A customer-service row: the text, or its template fallback once the window is shut.
+
+    message/custom/send takes no idempotency id: a send whose answer was lost
+    and that is retried may reach the follower twice (docs/architecture.md).
+    """
+    fallback, menu = message.data.get("fallback"), message.data.get("menu")
+    try:
+        if menu:
+            answer = wechat.post("cgi-bin/message/custom/send", _menu_body(message, menu))
+        else:
+            answer = wechat.send_text(message.openid, message.data["text"])
+    except WeChatError as exc:
+        if exc.errcode not in WINDOW_SHUT or not fallback:
+            return exc
+        try:
+            answer = wechat.send_template(
+                message.openid,
+                fallback["template_id"],
+                fallback["data"],
+                fallback.get("url", ""),
+                client_msg_id=client_msg_id(message.key),
+            )
+        except Exception as again:  # saved on the row, as any other outcome
+            return again
+    except Exception as exc:
+        return exc
+    return str(answer.get("msgid", ""))
+
+
+def _menu_body(message, menu: list[str]) -> dict:
+    """A msgmenu customer-service message: the text, then one tappable line per choice."""
+    items = [{"id": str(n), "content": choice} for n, choice in enumerate(menu, 1)]
+    return {
+        "touser": message.openid,
+        "msgtype": "msgmenu",
+        "msgmenu": {"head_content": message.data["text"], "list": items, "tail_content": ""},
+    }
 
 
 def _settle(message, outcome: str | Exception, now: datetime, done: Delivery) -> dict:

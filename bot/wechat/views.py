@@ -18,7 +18,7 @@ from bot.crypto import cipher
 from bot.dialogs import router, state
 from bot.dialogs.reply import Reply
 from bot.records import directory
-from bot.wechat import dedup, transport
+from bot.wechat import dedup, transport, window
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
@@ -124,12 +124,16 @@ def _answer(
         reply: Reply = router.handle(message)
     finally:
         g.answering_ahead = False
+    writes = state.writes()
+    if window.opens(message.type, message.text("Event")):
+        # Stored with the reply, in the same round trip: when the follower last wrote.
+        writes.append(window.opened(message.source))
     if reply.text is None:
-        return dedup.Answer("success", state.writes(), state.used())
+        return dedup.Answer("success", writes, state.used())
     xml = transport.text_reply(message, reply.text)
     sealed = cipher().encrypt(xml)
     made[sealed] = xml
-    return dedup.Answer(sealed, state.writes(), state.used())
+    return dedup.Answer(sealed, writes, state.used())
 
 
 def _unseal(stored: str, made: Mapping[str, str]) -> str:

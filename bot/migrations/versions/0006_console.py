@@ -1,7 +1,7 @@
 """console: staff sign-in and roles, the file's new fields and its change history
 
 Revision ID: 0006_console
-Revises: 0005
+Revises: 0006_cases
 Create Date: 2026-11-30 23:45:35.759311
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_console"
-down_revision = "0005"
+down_revision = "0006_cases"
 branch_labels = None
 depends_on = None
 

@@ -69,7 +69,10 @@
       card.appendChild(dl);
       bubble("push", "模板消息 · " + m.template_id, card);
     } else {
-      bubble("push", m.kind === "text" ? "客服消息" : m.kind, m.content || JSON.stringify(m));
+      // A msgmenu's choices: on a phone each is a line the follower taps to send it back.
+      var choices = (m.choices || []).map(function (c) { return "【" + c + "】"; }).join(" ");
+      var label = m.kind === "text" ? "客服消息" : m.kind === "msgmenu" ? "客服消息（点选）" : m.kind;
+      bubble("push", label, (m.content || JSON.stringify(m)) + (choices ? "\n" + choices : ""));
     }
   }
 

@@ -103,7 +103,7 @@ def test_registration_time_is_shown_in_beijing_time(session, tmp_path):
     assert exports.local_time(datetime(2025, 7, 31, 16, 30)) == "2025-08-01 00:30"
 
 
-def test_requests_export_names_file_veteran_status_and_station(ledger):
+def test_requests_export_names_file_veteran_phone_status_and_station(ledger):
     amu = files.find(ledger, cipher(), id_number(seq="011"))
     ledger.add_all(
         [
@@ -134,6 +134,7 @@ def test_requests_export_names_file_veteran_status_and_station(ledger):
         "求助编号",
         "统一编号",
         "姓名",
+        "手机号",
         "类别",
         "内容",
         "状态",
@@ -144,6 +145,7 @@ def test_requests_export_names_file_veteran_status_and_station(ledger):
         "QZ20250801001",
         "513429-107-01-0001",
         "吉克阿木",
+        "",
         "就业创业",
         "想参加电工培训",
         "已提交",
@@ -151,9 +153,9 @@ def test_requests_export_names_file_veteran_status_and_station(ledger):
         "2025-08-01 09:00",
     ]
     # A veteran's text that Excel would run as a formula is defused.
-    assert table[2][4] == '\'=HYPERLINK("http://evil")'
-    assert table[2][1:3] == ["", ""]
-    assert "13900005555" not in str(table)
+    assert table[2][5] == '\'=HYPERLINK("http://evil")'
+    # An unregistered requester's mobile, so the station can call back.
+    assert table[2][1:4] == ["", "", "13900005555"]
     town = directory.by_code(ledger, "513429-107-01")
     assert [r[0] for r in exports.request_rows(ledger, town)] == ["QZ20250801001"]
 
