@@ -20,6 +20,7 @@ ACTIONS = {
     "bind": "绑定工作人员",
     "unbind": "解除绑定",
     "edit": "修改档案",
+    "erase": "删除个人信息",
 }
 PAGE_SIZE = 100
 

@@ -27,9 +27,10 @@ def uncontacted(day: date):
     contacted = select(Contact.veteran_id).where(this_month)
     visited = select(Contact.veteran_id).where(this_month, Contact.kind == "visit")
     owed = _owed_visit()
-    return or_(
-        and_(owed, Veteran.id.not_in(visited)),
-        and_(~owed, Veteran.id.not_in(contacted)),
+    # An erased file (删除我的信息) is a tombstone: nobody left to call.
+    return and_(
+        Veteran.erased_at.is_(None),
+        or_(and_(owed, Veteran.id.not_in(visited)), and_(~owed, Veteran.id.not_in(contacted))),
     )
 
 

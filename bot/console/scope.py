@@ -85,10 +85,10 @@ def veteran(session: Session, scope: Scope, veteran_id: int) -> Veteran:
     return found
 
 
-def help_request(session: Session, scope: Scope, request_id: int) -> HelpRequest:
-    """The request with this id if it is in scope; 404 otherwise."""
+def help_request(session: Session, scope: Scope, number: str) -> HelpRequest:
+    """The case with this number (QZ000123) if it is in scope; 404 otherwise."""
     need_personal(scope)
-    found = session.get(HelpRequest, request_id)
+    found = session.scalar(select(HelpRequest).where(HelpRequest.number == number.upper()))
     if found is None or not scope.covers(found.station_id):
         abort(404)
     return found

@@ -19,6 +19,8 @@ from bot.console.ledger import uncontacted
 from bot.console.scope import Scope
 from bot.models import HelpRequest, Station, Veteran
 
+# Ratings that count as satisfied (the rest is 不满意).
+SATISFIED = ("满意", "基本满意")
 COLUMNS = (
     "服务站",
     "登记退役军人",
@@ -44,6 +46,7 @@ class Row:
     station: Station | None  # None: the total line
     name: str
     veterans: int = 0
+    erased: int = 0  # tombstones of 删除我的信息: counted as registered, never owed a contact
     uncontacted: int = 0
     plaques: int = 0
     paired: int = 0
@@ -58,12 +61,13 @@ class Row:
 
     @property
     def contacted(self) -> int:
-        return self.veterans - self.uncontacted
+        return self.veterans - self.erased - self.uncontacted
 
     @property
     def coverage(self) -> float | None:
-        """This month's contact coverage in percent, None without veterans."""
-        return round(100 * self.contacted / self.veterans, 1) if self.veterans else None
+        """This month's contact coverage in percent, None without anyone to contact."""
+        owed = self.veterans - self.erased
+        return round(100 * self.contacted / owed, 1) if owed else None
 
     @property
     def satisfaction(self) -> float | None:
@@ -135,6 +139,7 @@ def _own(session: Session, scope: Scope, since: datetime, now: datetime, today: 
     counted = func.count(Veteran.id)
     veteran_counts = {
         "veterans": select(Veteran.station_id, counted),
+        "erased": select(Veteran.station_id, counted).where(Veteran.erased_at.is_not(None)),
         "uncontacted": select(Veteran.station_id, counted).where(uncontacted(today)),
         "plaques": select(Veteran.station_id, counted).where(Veteran.plaque_hung.is_(True)),
         "paired": select(Veteran.station_id, counted).where(Veteran.paired_cipher != ""),
@@ -147,7 +152,11 @@ def _own(session: Session, scope: Scope, since: datetime, now: datetime, today: 
     request_counts = {
         "opened": select(HelpRequest.station_id, asked).where(HelpRequest.created_at >= since),
         "closed": select(HelpRequest.station_id, asked).where(
-            HelpRequest.status.in_(cases.CLOSED), HelpRequest.updated_at >= since
+            HelpRequest.status.in_(cases.CLOSED), HelpRequest.resolved_at >= since
+        ),
+        "rated": select(HelpRequest.station_id, asked).where(HelpRequest.rated_at >= since),
+        "satisfied": select(HelpRequest.station_id, asked).where(
+            HelpRequest.rated_at >= since, HelpRequest.rating.in_(SATISFIED)
         ),
         "overdue": select(HelpRequest.station_id, asked).where(
             HelpRequest.status.in_(cases.OPEN), cases.overdue_clause(now)
@@ -156,6 +165,18 @@ def _own(session: Session, scope: Scope, since: datetime, now: datetime, today: 
     for name, query in request_counts.items():
         for station_id, n in _by_station(session, scope, query, HelpRequest.station_id).items():
             setattr(row(station_id), name, n)
+    # Medians cannot be added up the tree: keep each case's hours, rolled up as lists.
+    for column, name in (
+        (HelpRequest.accepted_at, "accept_hours"),
+        (HelpRequest.resolved_at, "resolve_hours"),
+    ):
+        query = select(HelpRequest.station_id, HelpRequest.created_at, column).where(
+            column >= since
+        )
+        for station_id, opened, done in session.execute(
+            scope.stations(query, HelpRequest.station_id)
+        ):
+            getattr(row(station_id), name).append((done - opened).total_seconds() / 3600)
     return rows
 
 

@@ -20,6 +20,7 @@ def home():
         "console/home.html",
         title="工作台",
         counts=cases.counts(session, g.scope, now),
+        now=now,
         urgent=cases.urgent(session, g.scope, now),
         due=due,
         due_total=due_total,

@@ -73,7 +73,7 @@ def veteran(veteran_id: int):
         "console/veteran.html",
         title=found.name,
         v=found,
-        masked_id=mask_id(fields.decrypt(found.id_cipher)),
+        masked_id=mask_id(fields.decrypt(found.id_cipher)) if found.id_cipher else "（已删除）",
         values=file_edits.current(found, fields),
         edit_fields=file_edits.FIELDS,
         history=file_edits.history(session, fields, found.id),
@@ -113,6 +113,9 @@ def veteran_reveal(veteran_id: int):
     session = db.session()
     found = scopes.veteran(session, g.scope, veteran_id)
     reason = request.form.get("reason", "").strip()[:REVEAL_REASON_MAX]
+    if found.erased_at is not None:
+        flash("本人已要求删除个人信息，身份证号已不存在")
+        return redirect(url_for("console.veteran", veteran_id=found.id))
     if not reason:
         flash("请写明查看完整身份证号的原因")
         return redirect(url_for("console.veteran", veteran_id=found.id))

@@ -34,8 +34,10 @@ def world(places):
 
 
 def _sees(user, world, key: str) -> bool:
-    kind = "requests" if key.endswith("request") else "veterans"
-    status = user.get(f"/console/{kind}/{world[key].id}").status_code
+    if key.endswith("request"):
+        status = user.get(f"/console/requests/{world[key].number}").status_code
+    else:
+        status = user.get(f"/console/veterans/{world[key].id}").status_code
     assert status in (200, 404)
     return status == 200
 
