@@ -54,6 +54,15 @@ def _csrf_failed(exc):
     ), 400
 
 
+@bp.errorhandler(404)
+def _not_found(_exc):
+    from flask import render_template
+
+    return render_template(
+        "console/message.html", title="没有找到", text="没有这个页面，或者它不在您负责的范围内。"
+    ), 404
+
+
 @bp.after_request
 def _private(response):
     """Personal data: never cached, never framed, never sent to another site as a referrer."""

@@ -54,7 +54,7 @@ def test_a_case_goes_from_the_list_to_done(user, places, staff_at, filed, sessio
     assert "明天上门查看" in words and "已申请危房改造补助" in words
     assert "先打电话问清楚" not in words  # the veteran never sees an internal note
     page = user.get(f"/console/requests/{filed.number}").get_data(as_text=True)
-    assert "先打电话问清楚" in page and "内部" in page and "不能再办理" in page
+    assert "先打电话问清楚" in page and "内部" in page and "已办结，不能再办理" in page
 
 
 def test_a_step_the_state_forbids_is_refused_in_words(user, places, staff_at, filed, session):
