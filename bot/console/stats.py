@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.console import cases
@@ -124,60 +124,62 @@ class Row:
         ]
 
 
-def _by_station(session: Session, scope: Scope, query, column) -> dict[int, int]:
-    grouped = scope.stations(query, column).group_by(column)
-    return dict(session.execute(grouped).all())
-
-
 def _own(session: Session, scope: Scope, since: datetime, now: datetime, today: date):
-    """Each station's own figures (not yet rolled up), by station id."""
+    """Each station's own figures (not yet rolled up), by station id: five scans in all."""
     rows: dict[int, Row] = {}
 
     def row(station_id: int) -> Row:
         return rows.setdefault(station_id, Row(None, ""))
 
-    counted = func.count(Veteran.id)
-    veteran_counts = {
-        "veterans": select(Veteran.station_id, counted),
-        "erased": select(Veteran.station_id, counted).where(Veteran.erased_at.is_not(None)),
-        "uncontacted": select(Veteran.station_id, counted).where(uncontacted(today)),
-        "plaques": select(Veteran.station_id, counted).where(Veteran.plaque_hung.is_(True)),
-        "paired": select(Veteran.station_id, counted).where(Veteran.paired_cipher != ""),
-        "volunteers": select(Veteran.station_id, counted).where(Veteran.volunteer.is_(True)),
-    }
-    for name, query in veteran_counts.items():
-        for station_id, n in _by_station(session, scope, query, Veteran.station_id).items():
-            setattr(row(station_id), name, n)
-    asked = func.count(HelpRequest.id)
-    request_counts = {
-        "opened": select(HelpRequest.station_id, asked).where(HelpRequest.created_at >= since),
-        "closed": select(HelpRequest.station_id, asked).where(
-            HelpRequest.status.in_(cases.CLOSED), HelpRequest.resolved_at >= since
-        ),
-        "rated": select(HelpRequest.station_id, asked).where(HelpRequest.rated_at >= since),
-        "satisfied": select(HelpRequest.station_id, asked).where(
-            HelpRequest.rated_at >= since, HelpRequest.rating.in_(SATISFIED)
-        ),
-        "overdue": select(HelpRequest.station_id, asked).where(
-            HelpRequest.status.in_(cases.OPEN), cases.overdue_clause(now)
-        ),
-    }
-    for name, query in request_counts.items():
-        for station_id, n in _by_station(session, scope, query, HelpRequest.station_id).items():
-            setattr(row(station_id), name, n)
+    def counted(condition):
+        return func.count(case((condition, 1)))
+
+    files = select(
+        Veteran.station_id,
+        func.count(Veteran.id),
+        counted(Veteran.erased_at.is_not(None)),
+        counted(Veteran.plaque_hung.is_(True)),
+        counted(Veteran.paired_cipher != ""),
+        counted(Veteran.volunteer.is_(True)),
+    )
+    for station_id, *figures in _grouped(session, scope, files, Veteran.station_id):
+        line = row(station_id)
+        line.veterans, line.erased, line.plaques, line.paired, line.volunteers = figures
+    due = select(Veteran.station_id, func.count(Veteran.id)).where(uncontacted(today))
+    for station_id, n in _grouped(session, scope, due, Veteran.station_id):
+        row(station_id).uncontacted = n
+    asked = select(
+        HelpRequest.station_id,
+        counted(HelpRequest.created_at >= since),
+        counted(and_(HelpRequest.status.in_(cases.CLOSED), HelpRequest.resolved_at >= since)),
+        counted(and_(HelpRequest.status.in_(cases.OPEN), cases.overdue_clause(now))),
+        counted(HelpRequest.rated_at >= since),
+        counted(and_(HelpRequest.rated_at >= since, HelpRequest.rating.in_(SATISFIED))),
+    )
+    for station_id, *figures in _grouped(session, scope, asked, HelpRequest.station_id):
+        line = row(station_id)
+        line.opened, line.closed, line.overdue, line.rated, line.satisfied = figures
     # Medians cannot be added up the tree: keep each case's hours, rolled up as lists.
-    for column, name in (
-        (HelpRequest.accepted_at, "accept_hours"),
-        (HelpRequest.resolved_at, "resolve_hours"),
-    ):
-        query = select(HelpRequest.station_id, HelpRequest.created_at, column).where(
-            column >= since
-        )
-        for station_id, opened, done in session.execute(
-            scope.stations(query, HelpRequest.station_id)
-        ):
-            getattr(row(station_id), name).append((done - opened).total_seconds() / 3600)
+    times = scope.stations(
+        select(
+            HelpRequest.station_id,
+            HelpRequest.created_at,
+            HelpRequest.accepted_at,
+            HelpRequest.resolved_at,
+        ).where(or_(HelpRequest.accepted_at >= since, HelpRequest.resolved_at >= since)),
+        HelpRequest.station_id,
+    )
+    for station_id, opened, accepted, resolved in session.execute(times):
+        line = row(station_id)
+        if accepted is not None and accepted >= since:
+            line.accept_hours.append((accepted - opened).total_seconds() / 3600)
+        if resolved is not None and resolved >= since:
+            line.resolve_hours.append((resolved - opened).total_seconds() / 3600)
     return rows
+
+
+def _grouped(session: Session, scope: Scope, query, column):
+    return session.execute(scope.stations(query, column).group_by(column)).all()
 
 
 def _parents(session: Session, scope: Scope) -> dict[int, int | None]:

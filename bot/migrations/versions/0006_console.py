@@ -48,6 +48,11 @@ def upgrade() -> None:
             "fk_audit_log_station_id_stations", "stations", ["station_id"], ["id"]
         )
 
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_contacts_veteran_day", ["veteran_id", "contacted_on"], unique=False
+        )
+
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("role", sa.String(length=16), server_default="", nullable=False)
@@ -99,6 +104,9 @@ def downgrade() -> None:
         batch_op.drop_column("password_hash")
         batch_op.drop_column("login")
         batch_op.drop_column("role")
+
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.drop_index("ix_contacts_veteran_day")
 
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_constraint("fk_audit_log_station_id_stations", type_="foreignkey")
