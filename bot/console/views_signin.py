@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
@@ -11,11 +12,14 @@ from sqlalchemy import func, select
 from bot import db, store
 from bot.console import audit, passwords
 from bot.console.blueprint import bp, client_address, safe_next, sign_in
-from bot.models import Staff
+from bot.crypto import cipher
+from bot.models import HelpRequest, Staff
+from bot.requests import timeline
 from bot.wechat import oauth
 from bot.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
+CASE_PATH = re.compile(r"^/console/requests/(QZ\d{6,9})$")
 
 
 def _in_wechat() -> bool:
@@ -107,6 +111,9 @@ def wechat_return():
         select(Staff).where(Staff.openid == openid, Staff.unbound_at.is_(None))
     )
     if member is None:
+        mine = _own_case(session_, openid, pending.get("next", ""))
+        if mine is not None:
+            return mine
         return _refused(
             "这个微信号没有绑定服务站，不能进入工作台。请联系县退役军人服务中心绑定。", 403
         )
@@ -114,6 +121,22 @@ def wechat_return():
     session_.commit()
     sign_in(member, "wechat")
     return redirect(pending.get("next") or url_for("console.home"))
+
+
+def _own_case(session_, openid: str, target: str):
+    """A veteran who opened their own case's link (a progress notice): its public side, once.
+
+    No session is started: the page is shown for this authorisation only, and holds only
+    what the veteran was told (replies, questions, the answer), never an internal note.
+    """
+    found = CASE_PATH.match(target)
+    if found is None:
+        return None
+    case = session_.scalar(select(HelpRequest).where(HelpRequest.number == found.group(1)))
+    if case is None or not case.openid or case.openid != openid:
+        return None
+    entries = timeline.entries(session_, cipher(), case, public_only=True)
+    return render_template("console/my_request.html", title=case.number, r=case, entries=entries)
 
 
 def _refused(text: str, status: int):

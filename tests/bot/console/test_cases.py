@@ -149,3 +149,22 @@ def test_a_deletion_case_erases_the_file_and_is_audited(
     entry = session.scalars(select(AuditLog).where(AuditLog.action == "erase")).one()
     assert entry.detail["file_no"] == veteran.file_no
     assert "已按您的要求删除" in told(session, platform)[-1]
+
+
+def test_the_veteran_opening_their_notice_link_sees_what_they_were_told(
+    user, places, staff_at, filed, session
+):
+    staff_at(places.villages["好谷村"], openid="o-haogu")
+    staff = user.__class__(user.client.application.test_client())
+    staff.sign_in_with_wechat("o-haogu")
+    step = f"/console/requests/{filed.number}/step"
+    staff.post(step, {"action": "备注", "text": "此人情况复杂"})
+    staff.post(step, {"action": "回复", "text": "明天上门查看"})
+    page = user.sign_in_with_wechat(VETERAN, next_=f"/console/requests/{filed.number}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "我的求助" in text and "明天上门查看" in text and "此人情况复杂" not in text
+    assert user.get("/console/").status_code == 302  # no session: the console stays closed
+    # Someone else's case is not theirs to see.
+    other = user.sign_in_with_wechat("o-stranger", next_=f"/console/requests/{filed.number}")
+    assert other.status_code == 403
