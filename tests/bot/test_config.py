@@ -70,8 +70,26 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"LOCK_SECONDS": "0"}, "LOCK_SECONDS: must be a whole number above 0"),
         ({"WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "5m"}, "WEBHOOK_MAX_CLOCK_SKEW"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
+        ({"CASE_ACCEPT_HOURS": "0"}, "CASE_ACCEPT_HOURS: must be a whole number above 0"),
+        ({"CASE_RESOLVE_DAYS_BY_CATEGORY": "看病:3"}, "CASE_RESOLVE_DAYS_BY_CATEGORY"),
+        ({"CASE_RESOLVE_DAYS_BY_CATEGORY": "就业创业:soon"}, "CASE_RESOLVE_DAYS_BY_CATEGORY"),
+        ({"PUBLIC_URL": "example.org"}, "PUBLIC_URL"),
     ],
 )
 def test_bad_settings_refuse_to_start_and_name_the_setting(tmp_path, env, named):
     with pytest.raises(ConfigError, match=named):
         settings(tmp_path, **env)
+
+
+def test_case_limits_per_category_and_for_petitions(tmp_path):
+    from bot.requests.settings import CaseSettings
+
+    cfg = settings(tmp_path, CASE_RESOLVE_DAYS_BY_CATEGORY="就业创业:7, 政策咨询：3")
+    cases = CaseSettings.from_config(cfg)
+    assert [cases.resolve_within(c).days for c in ("就业创业", "政策咨询", "其他", "信访")] == [
+        7,
+        3,
+        5,
+        60,
+    ]
+    assert cases.case_url("QZ000001") == "http://127.0.0.1:5000/console/requests/QZ000001"

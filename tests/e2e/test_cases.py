@@ -259,13 +259,14 @@ def test_with_nobody_bound_up_the_line_the_promise_is_honest(wechat, session):
     d = factories.butuo()
     factories.VeteranFactory(station=d.villages["好谷村"], openid=VETERAN)
 
-    done = file_request(wechat, session) and wechat.send_text(VETERAN, "我的求助")
     reply = wechat.converse(VETERAN, "求助", "其他", "想问问优待证")[-1]
 
     assert "已通知" not in reply
     assert "还没有工作人员" in reply and "布拖县服务中心会在工作台看到" in reply
     assert d.villages["好谷村"].phone in reply
-    assert "已提交" in done
+    session.expire_all()
+    (request,) = session.scalars(select(HelpRequest)).all()
+    assert request.status == "已提交" and request.accept_due_at is not None  # waits, then climbs
 
 
 def test_staff_help_lists_commands_with_a_real_number(wechat, session, veteran):

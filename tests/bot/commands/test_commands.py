@@ -172,14 +172,16 @@ def test_requests_export_lists_requests_and_is_audited(cli, jiudu, session, tmp_
         "求助编号",
         "统一编号",
         "姓名",
+        "手机号",
         "类别",
         "内容",
         "状态",
         "服务站",
         "提交时间",
     ]
-    assert table[1][:7] == [
+    assert table[1][:8] == [
         "QZ0001",
+        "",
         "",
         "",
         "政策咨询",
