@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bot.models import HelpRequest, Staff, Station, Veteran
-from bot.records.directory import subtree_ids
+from bot.requests.scope import station_ids
 
 ROLE_NAMES = {
     "village": "村服务站工作人员",
@@ -60,7 +60,8 @@ def of(session: Session, member: Staff) -> Scope:
     if role in ("prefecture", "editor"):
         ids = None
     else:
-        ids = frozenset(subtree_ids(session, member.station))
+        # The one rule for cases over WeChat and here: a station and everything under it.
+        ids = frozenset(station_ids(session, member.station))
     return Scope(role, member.station_id, ids, personal=role != "editor")
 
 
