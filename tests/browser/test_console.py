@@ -76,6 +76,9 @@ def test_a_case_is_handled_from_the_list_to_done(
 ):
     base, app = served
     VeteranFactory(station=places.villages["好谷村"], openid=VETERAN, name="沙马拉且")
+    # Neighbours, so the 工作台 shows its order: hardship and disability first.
+    VeteranFactory(station=places.villages["好谷村"], name="吉克伍呷", hardship=True)
+    VeteranFactory(station=places.villages["好谷村"], name="阿说阿木", disability=True)
     wechat.converse(VETERAN, "求助", "帮扶解困")
     wechat.send_text(VETERAN, "家里房子漏雨，想申请帮扶")
     case = session.scalars(select(HelpRequest)).one()
