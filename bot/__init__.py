@@ -23,16 +23,22 @@ def create_app(overrides: dict | None = None) -> Flask:
     queue.init_app(app)
     app.extensions["cipher"] = crypto.FieldCipher(app.config["DATA_KEY"])
 
-    from bot import console, health
+    from bot import console, health, notice_page
     from bot.column import preview, site_view
     from bot.dialogs import station
+    from bot.requests import recording_view
     from bot.wechat import views
 
     station.init_app(app)  # the station-card cache and the commits that drop it
 
+    # Browsers ask every host for /favicon.ico; the chat page, previews and the
+    # column would otherwise log a 404 at each page view.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     views.init_app(app)  # /wechat, and its hooks on the app's sessions
     app.register_blueprint(health.bp)
+    app.register_blueprint(notice_page.bp)  # /notice: what a notice's fields cannot hold
     app.register_blueprint(site_view.bp)
+    app.register_blueprint(recording_view.bp)  # call-backs' recordings, behind signed links
     preview.init_app(app)  # /preview/, in SANDBOX mode only
     console.init_app(app)  # /console/, the staff console
     if app.config["SANDBOX"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -13,6 +14,7 @@ from dotenv import dotenv_values
 # The holiday table is reference data, like a schema: settings name its keys.
 from bot.care.occasions import parse_keys, parse_set_dates
 from bot.models.requests import CATEGORIES
+from bot.wechat import templates
 
 WECHAT_API = "https://api.weixin.qq.com"
 
@@ -24,11 +26,19 @@ DEFAULTS: dict[str, str | None] = {
     "WECHAT_APP_SECRET": None,
     "WECHAT_ENCODING_AES_KEY": "",
     "WECHAT_API_BASE_URL": WECHAT_API,
+    # Each notice's category template: its id, and which of its typed keys carries
+    # each of our fields (bot/wechat/templates.py, ROLES), e.g.
+    # number:character_string1,category:phrase2,station:thing3,time:time4.
     "WECHAT_TEMPLATE_HELP_REQUEST": "",
-    # Template id of the veteran's case-progress notice (taken, a question, the answer,
-    # escalated), used when WeChat's 48-hour customer-service window is closed.
+    "WECHAT_TEMPLATE_HELP_REQUEST_FIELDS": "",
+    "WECHAT_TEMPLATE_EDITOR_NOTICE_FIELDS": "",
+    "WECHAT_TEMPLATE_CARE_REMINDER_FIELDS": "",
+    # The veteran's case-progress notice (taken, a question, the answer, escalated),
+    # used when WeChat's 48-hour customer-service window is closed.
     "WECHAT_TEMPLATE_CASE_PROGRESS": "",
-    # The bot's public address: a notice's link to a case page (PUBLIC_URL/console/…).
+    "WECHAT_TEMPLATE_CASE_PROGRESS_FIELDS": "",
+    # The bot's public address, derived from PORT when unset: links in notices (a case
+    # page, the full list behind a reminder, a call-back's recordings) point here.
     "PUBLIC_URL": None,
     # Case deadlines (bot/requests/sla.py), in calendar time: hours to 签收, days to 办结
     # (per category with CASE_RESOLVE_DAYS_BY_CATEGORY, e.g. 就业创业:7,政策咨询:3),
@@ -41,7 +51,10 @@ DEFAULTS: dict[str, str | None] = {
     "REDIS_URL": "",
     "SECRET_KEY": None,
     "DATA_KEY": None,
-    "PORT": "5000",
+    # The web app's port. Unset: the port of this instance folder's last
+    # `veteranbot run` (RUN_RECORD), so one-off commands write the same links
+    # as the running site; 5000 before the first run.
+    "PORT": None,
     "SITE_URL": None,
     "CONTENT_DIR": "content",
     "SITE_DIR": None,
@@ -88,13 +101,56 @@ DEFAULTS: dict[str, str | None] = {
     # there): WeChat's authorisation host, and how long a console sign-in lasts.
     "WECHAT_OAUTH_BASE_URL": "https://open.weixin.qq.com",
     "CONSOLE_SESSION_HOURS": "8",
+    # Sent outbox rows older than this many days are deleted by beat (and `outbox
+    # prune`). A row's key is what stops a rerun from sending it again, so keep them
+    # longer than any rerun can come: OUTBOX_MIN_KEEP_DAYS at least.
+    "OUTBOX_KEEP_DAYS": "90",
+    # A speech-recognition service for voice messages WeChat sent without text:
+    # the audio is POSTed there and its {"text": …} used as if WeChat had heard it.
+    # Empty: no recognition, the follower is offered a call-back instead.
+    "SPEECH_RECOGNITION_URL": "",
+    # How long the webhook waits for the download and the recognition together;
+    # at most 2 s of its 4 s budget.
+    "SPEECH_RECOGNITION_SECONDS": "1.5",
+    # A shared location further than this from every station is answered as
+    # outside the area, with the county centres' phones, instead of naming a
+    # station hundreds of kilometres away.
+    "NEAREST_STATION_MAX_KM": "50",
 }
+# The longest a key must stand: the condolence list may be written on any of 7 days,
+# the editors' weekly reminder once per ISO week; twice that, to be safe.
+OUTBOX_MIN_KEEP_DAYS = 14
 
 # The sandbox plays the account with these when no real credentials are set.
 SANDBOX_CREDENTIALS = {
     "WECHAT_TOKEN": "sandbox-token",
     "WECHAT_APP_ID": "wxsandbox0000000",
     "WECHAT_APP_SECRET": "sandbox-secret",
+}
+
+
+DEFAULT_PORT = 5000
+# Written by `veteranbot run` into the instance folder: its port, pid and URL.
+RUN_RECORD = "run.json"
+# The sandbox account's category templates (bot/sandbox/templates.py, EXAMPLES) and
+# how the notices map onto their keys: template id, FIELDS.
+SANDBOX_TEMPLATES = {
+    "help_request": (
+        "sandbox-help",
+        "number:character_string1,category:phrase2,station:thing3,time:time4",
+    ),
+    "editor_notice": (
+        "sandbox-editor-notice",
+        "title:thing1,channel:phrase2,reason:thing3,time:time4",
+    ),
+    "care_reminder": (
+        "sandbox-care-reminder",
+        "station:thing1,task:phrase2,count:number3,date:date4",
+    ),
+    "case_progress": (
+        "sandbox-case-progress",
+        "number:character_string1,status:phrase2,station:thing3,time:time4",
+    ),
 }
 
 
@@ -131,16 +187,10 @@ def load_config(raw: dict) -> dict:
     if cfg["SANDBOX"]:
         for key, value in SANDBOX_CREDENTIALS.items():
             cfg[key] = cfg[key] or value
-        cfg["WECHAT_TEMPLATE_HELP_REQUEST"] = raw["WECHAT_TEMPLATE_HELP_REQUEST"] or "sandbox-help"
-        cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"] = (
-            raw["WECHAT_TEMPLATE_EDITOR_NOTICE"] or "sandbox-editor-notice"
-        )
-        cfg["WECHAT_TEMPLATE_CARE_REMINDER"] = (
-            raw["WECHAT_TEMPLATE_CARE_REMINDER"] or "sandbox-care-reminder"
-        )
-        cfg["WECHAT_TEMPLATE_CASE_PROGRESS"] = (
-            raw["WECHAT_TEMPLATE_CASE_PROGRESS"] or "sandbox-case-progress"
-        )
+        for role, (template_id, fields) in SANDBOX_TEMPLATES.items():
+            setting = templates.ROLES[role].setting
+            if not raw[setting]:  # a template id of one's own comes with its own mapping
+                cfg[setting], cfg[f"{setting}_FIELDS"] = template_id, fields
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
         if raw["WECHAT_OAUTH_BASE_URL"] == DEFAULTS["WECHAT_OAUTH_BASE_URL"]:
@@ -152,12 +202,22 @@ def load_config(raw: dict) -> dict:
     for key, filename in KEY_FILES.items():
         cfg[key] = raw[key] or _read_key(key, instance / filename)
     cfg["SITE_DIR"] = raw["SITE_DIR"] or str(instance / "site")
-    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{raw['PORT']}/column").rstrip("/")
-    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{raw['PORT']}").rstrip("/")
+    cfg["PORT"] = raw["PORT"] or str(read_run_record(instance).get("port", DEFAULT_PORT))
+    cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{cfg['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
+    cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{cfg['PORT']}").rstrip("/")
     cfg["WECHAT_OAUTH_BASE_URL"] = cfg["WECHAT_OAUTH_BASE_URL"].rstrip("/")
     _validate(cfg)
     return cfg
+
+
+def read_run_record(instance: Path) -> dict:
+    """What the last `veteranbot run` in this instance folder recorded; {} if none."""
+    try:
+        record = json.loads((instance / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def prepare_instance(raw: dict) -> None:
@@ -196,17 +256,44 @@ def _validate(cfg: dict) -> None:
         "LOCK_SECONDS",
         "WEBHOOK_MAX_CLOCK_SKEW_SECONDS",
         "CONSOLE_SESSION_HOURS",
+        "NEAREST_STATION_MAX_KM",
     ):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
             raise ConfigError(f"{key}: must be a whole number above 0")
         cfg[key] = int(cfg[key])
+    keep = str(cfg["OUTBOX_KEEP_DAYS"])
+    if not keep.isdigit() or int(keep) < OUTBOX_MIN_KEEP_DAYS:
+        raise ConfigError(
+            f"OUTBOX_KEEP_DAYS: must be a whole number of days, {OUTBOX_MIN_KEEP_DAYS} or more"
+        )
+    cfg["OUTBOX_KEEP_DAYS"] = int(keep)
     for key in ("WECHAT_API_BASE_URL", "SITE_URL", "WECHAT_OAUTH_BASE_URL", "PUBLIC_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
+    _validate_speech(cfg)
     _validate_greetings(cfg)
+    # WeChat's tag names are at most 30 bytes (45158); county tags add three characters
+    # (木里县 + VETERAN_TAG, bot/records/tagging.py), nine bytes.
+    if not 0 < len(cfg["VETERAN_TAG"].encode()) <= 21:
+        raise ConfigError("VETERAN_TAG: 1 to 21 bytes (7 Chinese characters), room for a county")
+    _validate_templates(cfg)
     _validate_cases(cfg)
     if cfg["REDIS_URL"] and urlparse(cfg["REDIS_URL"]).scheme not in ("redis", "rediss", "unix"):
         raise ConfigError("REDIS_URL: must be a redis://, rediss:// or unix:// URL")
+
+
+def _validate_speech(cfg: dict) -> None:
+    url = cfg["SPEECH_RECOGNITION_URL"] or ""
+    if url and urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError("SPEECH_RECOGNITION_URL: must be an http(s) URL, or empty")
+    try:
+        seconds = float(cfg["SPEECH_RECOGNITION_SECONDS"])
+    except ValueError:
+        seconds = 0.0
+    # The webhook answers within 4 s: the follower's lock, Redis and the database need the rest.
+    if not 0 < seconds <= 2:
+        raise ConfigError("SPEECH_RECOGNITION_SECONDS: must be a number above 0, at most 2")
+    cfg["SPEECH_RECOGNITION_SECONDS"] = seconds
 
 
 def _validate_greetings(cfg: dict) -> None:
@@ -240,6 +327,27 @@ def _validate_cases(cfg: dict) -> None:
             )
         by_category[category.strip()] = int(days)
     cfg["CASE_RESOLVE_DAYS_BY_CATEGORY"] = by_category
+
+
+def _validate_templates(cfg: dict) -> None:
+    """TEMPLATES: each notice's TemplateSpec; a mapping that cannot work stops the start."""
+    found = {}
+    for role, about in templates.ROLES.items():
+        setting = about.setting
+        try:
+            found[role] = templates.spec(role, cfg[setting], cfg[f"{setting}_FIELDS"])
+        except templates.TemplateConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    cfg["TEMPLATES"] = found
+
+
+def unset_templates(cfg: dict) -> list[str]:
+    """The settings of the notices the bot sends that have no template id."""
+    return [
+        spec.setting
+        for role, spec in cfg["TEMPLATES"].items()
+        if templates.ROLES[role].needed and not spec.template_id
+    ]
 
 
 def _read_key(key: str, path: Path) -> str:

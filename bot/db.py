@@ -111,6 +111,14 @@ def alembic_config(connection: Connection | None = None) -> AlembicConfig:
     return cfg
 
 
+def revision_of(eng: Engine) -> str | None:
+    """The migration the database is at; None for an empty one."""
+    from alembic.runtime.migration import MigrationContext
+
+    with eng.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def upgrade(eng: Engine, revision: str = "head") -> None:
     """Apply Alembic migrations; on PostgreSQL, concurrent starters wait on a lock."""
     with eng.connect() as conn:
@@ -143,6 +151,15 @@ def save_versioned(session: Session, model: type[Base], key: dict, version: int,
     read the same version, only one moves the row on. Timestamp columns with an
     onupdate (updated_at) are set as usual.
     """
+    done = update_versioned(session, model, key, version, **values)
+    session.commit()
+    return done
+
+
+def update_versioned(
+    session: Session, model: type[Base], key: dict, version: int, **values
+) -> bool:
+    """save_versioned without the commit, for a caller that writes more in the same transaction."""
     table = model.__table__
     where = [table.c[name] == value for name, value in key.items()]
     done = session.execute(
@@ -150,7 +167,6 @@ def save_versioned(session: Session, model: type[Base], key: dict, version: int,
         .where(*where, table.c.version == version)
         .values(**values, version=version + 1)
     )
-    session.commit()
     return done.rowcount == 1
 
 

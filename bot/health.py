@@ -1,12 +1,13 @@
-"""GET /healthz: whether the database and Redis answer, and how long the outbox has waited."""
+"""GET /healthz: whether the database and Redis answer, the outbox's wait, the templates' state."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from bot import clock, db, store
-from bot.wechat import outbox
+from bot.config import unset_templates
+from bot.wechat import outbox, template_faults
 
 bp = Blueprint("health", __name__)
 
@@ -18,6 +19,9 @@ def healthz():
     outbox_oldest_pending_seconds is the age of the oldest message to a person
     not yet sent (null when none waits, or the database does not answer): a
     number that keeps growing means messages are stuck, whatever the cause.
+    templates is "ok", or says which notice cannot be sent (a template id
+    unset, or refused by WeChat with 47003 or 40037): status is then
+    "degraded", still 200, since the webhook itself works.
     """
     state = {
         "database": _probe(lambda: db.session().execute(text("SELECT 1"))),
@@ -25,9 +29,23 @@ def healthz():
     }
     ok = all(v == "ok" for v in state.values())
     waited = _oldest_pending() if state["database"] == "ok" else None
+    templates = _templates(redis_ok=state["redis"] == "ok")
+    status = "unavailable" if not ok else "ok" if templates == "ok" else "degraded"
     return jsonify(
-        status="ok" if ok else "unavailable", outbox_oldest_pending_seconds=waited, **state
+        status=status, outbox_oldest_pending_seconds=waited, templates=templates, **state
     ), 200 if ok else 503
+
+
+def _templates(redis_ok: bool) -> str | dict:
+    """ "ok", or {setting: why} for each notice that cannot be sent."""
+    cfg = current_app.config
+    problems = {setting: "未设置模板 id" for setting in unset_templates(cfg)}
+    refused = template_faults.current(store.client()) if redis_ok else {}
+    for spec in cfg["TEMPLATES"].values():
+        fault = spec.template_id and refused.get(spec.template_id)
+        if fault:
+            problems[spec.setting] = f"微信拒收（{fault['code']}），自 {fault['at']} UTC"
+    return problems or "ok"
 
 
 def _probe(check) -> str:

@@ -14,3 +14,6 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def configure(level: str | int = "INFO") -> None:
     """Send this process's log records to stderr at level, in the project's format."""
     logging.basicConfig(level=level, format=FORMAT)
+    # Alembic narrates each migration and plugin at INFO; `veteranbot run` and
+    # `db upgrade` say in one line where the schema ended up instead.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))

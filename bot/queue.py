@@ -6,12 +6,15 @@ database transaction that made those IDs has committed.
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery, Task
 from flask import Flask, current_app
 from sqlalchemy import event
 
 from bot import db, store
 
+log = logging.getLogger(__name__)
 # kombu's Redis transport hands a message to another worker when the one that took it
 # has not acknowledged it within this time. Acks are late (after the task ran), so it
 # must outlast the longest run: publish_due uploading due stories' images, a few
@@ -25,6 +28,16 @@ VISIBILITY_TIMEOUT = 900
 # longer would be handed out again, and again (Celery's Redis caveats). Retries wait at
 # most this; a longer wait is left to beat, which resumes from the rows' saved state.
 LONGEST_COUNTDOWN = 300
+# Queuing a task after a webhook's commit spends the webhook's 4 s (bot.wechat.dedup).
+# Against a Redis that hangs, the shared pool's 2 s timeouts and one publish retry took
+# about 4 s. A task queued after a commit only hurries along what the commit wrote (the
+# outbox's rows, a veteran to tag): losing its message loses nothing the sweeps do not
+# find, so the webhook's publish gets one try, each round trip bounded by this.
+PUBLISH_TIMEOUT_SECONDS = 1.0
+_PUBLISH_OPTIONS = {
+    "socket_timeout": PUBLISH_TIMEOUT_SECONDS,
+    "socket_connect_timeout": PUBLISH_TIMEOUT_SECONDS,
+}
 
 
 def broker_url(redis_url: str) -> str:
@@ -86,5 +99,21 @@ def enqueue(name: str, *args) -> None:
 
 
 def _send_pending(session) -> None:
+    """Publish the tasks queued in a transaction that committed; a failure is only logged.
+
+    The commit stands either way: raising here would tell the follower "busy" about a
+    request that was filed. Each publish opens its own short-timeout connection (a
+    commit that queues a task is rare: a request filed, a veteran registered), and
+    after one fails the rest are not tried, since Redis would make each wait as long.
+    """
     for celery, name, args in session.info.pop("pending_tasks", []):
-        celery.send_task(name, args=args)
+        try:
+            with celery.connection_for_write(
+                connect_timeout=PUBLISH_TIMEOUT_SECONDS, transport_options=_PUBLISH_OPTIONS
+            ) as connection:
+                celery.send_task(name, args=args, connection=connection, retry=False)
+        except Exception as exc:  # the broker's errors are kombu's, redis-py's or OSError
+            log.warning(
+                "task %s not queued (%s); the sweeps find its rows", name, type(exc).__name__
+            )
+            return

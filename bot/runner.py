@@ -8,12 +8,15 @@ child also stops what it forked (gunicorn's workers, Celery's pool).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 GRACE_SECONDS = 10.0
 TICK_SECONDS = 0.2
@@ -57,6 +60,30 @@ class StopSignals:
         return len(self.received) > 1
 
 
+def claim(folder: Path) -> IO | None:
+    """Lock folder/run.lock for as long as this process lives; None if another process holds it.
+
+    An flock, not a pid file: the kernel drops it when its holder dies, however
+    it dies, so a crashed run never blocks the next one.
+    """
+    handle = (folder / "run.lock").open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def claimed(folder: Path) -> bool:
+    """Whether a live process (a `veteranbot run`) holds folder/run.lock."""
+    handle = claim(folder)
+    if handle is None:
+        return True
+    handle.close()
+    return False
+
+
 def spawn(name: str, argv: list[str], env: dict[str, str], cwd: str | None = None) -> Child:
     """Start one child in its own session; its output goes to ours."""
     return Child(name, subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True))
@@ -68,16 +95,40 @@ def exited(children: list[Child]) -> Child | None:
 
 
 def watch(
-    children: list[Child], signals: StopSignals, on_tick: Callable[[], None] | None = None
-) -> Child | None:
-    """Wait until a stop signal (returns None) or a child's death (returns that child)."""
+    children: list[Child],
+    signals: StopSignals,
+    on_tick: Callable[[], None] | None = None,
+    parts: dict[str, Callable[[], bool]] | None = None,
+) -> str | None:
+    """Wait until a stop signal (returns None) or a death; return what died, said plainly.
+
+    `parts` are the pieces that are not our children (an embedded server), each
+    with a check of whether it still lives.
+    """
     while not signals.stop:
         if dead := exited(children):
-            return dead
+            return f"{dead.name} exited with {dead.proc.returncode}"
+        for name, alive in (parts or {}).items():
+            if not alive():
+                return f"{name} has stopped"
         if on_tick:
             on_tick()
         time.sleep(TICK_SECONDS)
     return None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process we do not parent still runs (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    return True
 
 
 def stop_all(

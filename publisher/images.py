@@ -42,14 +42,14 @@ def _fit(path: Path, limit: int, max_width: int | None, shrink_to: int) -> tuple
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ImageError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
+        raise ImageError(f"{path.name}：无法读取（{exc.strerror or exc}）") from exc
     try:
         image = Image.open(io.BytesIO(data))
         image.load()  # a truncated file opens fine and fails only here
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path.name}: too many pixels to open safely") from exc
+        raise ImageError(f"{path.name}：像素太多，无法安全打开") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path.name}: not a readable image (JPG or PNG expected)") from exc
+        raise ImageError(f"{path.name}：不是可读的图片（应为 JPG 或 PNG）") from exc
     with image:
         fits = len(data) < limit and (max_width is None or image.width <= max_width)
         if image.format in KEPT_FORMATS and fits:
@@ -75,7 +75,7 @@ def _reencode(image: Image.Image, path: Path, limit: int, width: int) -> tuple[b
             data = _encode(flat, "JPEG", quality=quality, optimize=True, progressive=True)
             if len(data) < limit:
                 return data, path.stem + ".jpg"
-    raise ImageError(f"{path.name}: cannot be brought under {limit / 1_000_000:g} MB")
+    raise ImageError(f"{path.name}：无法压缩到 {limit / 1_000_000:g} MB 以下")
 
 
 def _on_white(image: Image.Image) -> Image.Image:

@@ -8,7 +8,7 @@ adapters against the emulator, so these contracts are the only seam.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 CHANNELS = ("wechat", "site")
@@ -17,13 +17,16 @@ FINAL = frozenset({"published", "failed"})
 
 class PublishError(Exception):
     """A platform call failed: WeChat's code (None for transport), a message, and whether
-    the same call may succeed later."""
+    the same call may succeed later; wait, the least time before it may (45066: 60 s)."""
 
-    def __init__(self, code: int | None, message: str, transient: bool):
+    def __init__(
+        self, code: int | None, message: str, transient: bool, wait: timedelta | None = None
+    ):
         super().__init__(f"{code}: {message}" if code is not None else message)
         self.code = code
         self.message = message
         self.transient = transient
+        self.wait = wait or timedelta(0)
 
 
 class StateConflict(Exception):
@@ -73,6 +76,10 @@ class WeChatPort(Protocol):
 
     def find_draft(self, content_source_url: str) -> str | None:
         """The media_id of a recent draft whose 阅读原文 link is this URL, if any."""
+
+    def find_published(self, content_source_url: str) -> str | None:
+        """freepublish/batchget: the article URL of a recent published article whose
+        阅读原文 link is this URL, if any."""
 
     def submit(self, media_id: str) -> tuple[str, str]:
         """freepublish/submit: (publish_id, msg_data_id)."""

@@ -12,10 +12,19 @@ run that dies anywhere resumes from the last recorded step instead of redoing it
   URL, so a run killed between draft/add and saving its answer does not leave
   two drafts;
 - "submitting" is saved before freepublish/submit or mass/sendall. A run
-  resuming there repeats the call with the same key: the same draft media_id (a
-  draft is published at most once) or the same clientmsgid (WeChat drops a
-  repeat within 24 h). If the platform refuses the repeat, the channel fails
-  and editors are asked to look, rather than risk a second article.
+  resuming there may be repeating a call that went through:
+  - a free publish looks for the article first, in freepublish/batchget by its
+    阅读原文 URL, and only then submits. A published draft has left the draft
+    box, so a submit of it is refused (40007): the lost submit went through and
+    the article is not listed yet, so the lookup is retried later, and after
+    GONE_DRAFT_ATTEMPTS the channel fails for a person to check;
+  - a mass send repeats the call with the same clientmsgid: WeChat drops a
+    repeat within 24 h, answering 45065 with the first msg_id (a repeat within a
+    minute gets 45066, "retry later": retried no sooner than the error's wait).
+  Any other refusal of a repeat fails the channel and editors are asked to
+  look, rather than risk a second article.
+- draft/add refusing need_open_comment (88000: the account has no comments) is
+  retried once without comments, and the editors are told.
 
 What remains: a second draft if the draft box lookup misses (more than 20 newer
 drafts, or WeChat slow to list it), one repeated image upload if a run dies
@@ -46,22 +55,41 @@ PUBLISH_FAILURES = {
     6: "文章已被封禁",
 }
 CLIENTMSGID_BYTES = 64
-# draft/add's answer when thumb_media_id is not, or no longer, a material of the account.
+# draft/add's answer when thumb_media_id is not, or no longer, a material of the
+# account; freepublish/submit's when the draft has left the draft box (published).
 MEDIA_GONE = 40007
+# draft/add's answer to need_open_comment=1 on an account without comments.
+NO_COMMENTS = 88000
+COMMENTS_OFF = "公众号没有留言功能（88000），这篇已关闭留言发表"
+# A resumed free publish whose draft is gone looks for the article this many
+# attempts in all (on the column's retry curve, about two hours) before giving up.
+GONE_DRAFT_ATTEMPTS = 8
 
 
-def clientmsgid(slug: str) -> str:
-    """The mass send's idempotency key: the same for every attempt at one story."""
-    key = f"column-{slug}"
+def clientmsgid(slug: str, again: int = 0) -> str:
+    """The mass send's idempotency key: the same for every attempt at one story.
+
+    again: a send started over after WeChat reported the last one undelivered
+    needs a new key (the old one would be dropped as a repeat for 24 h).
+    """
+    key = f"column-{slug}" + (f"-{again}" if again else "")
     if len(key.encode()) <= CLIENTMSGID_BYTES:
         return key
-    return "column-" + hashlib.sha256(slug.encode()).hexdigest()[:40]
+    digest = hashlib.sha256(slug.encode()).hexdigest()[:40]
+    return "column-" + digest + (f"-{again}" if again else "")
 
 
 # How long a channel waits after a transient failure, by attempt number. The
 # caller hands it in (bot.retry.for_column): one retry curve for the whole bot,
 # while the publisher stays pure.
 Backoff = Callable[[int], timedelta]
+# Tells the editors something they should know although nothing failed (comments
+# switched off); the caller hands it in, as it does the backoff.
+Tell = Callable[[str], None]
+
+
+def _untold(_notice: str) -> None:
+    log.warning("an editor notice with nowhere to go: %s", _notice)
 
 
 def is_due(story: Story, now: datetime) -> bool:
@@ -80,12 +108,14 @@ def advance_wechat(
     site_url: str,
     now: datetime,
     backoff: Backoff,
+    tell: Tell = _untold,
 ) -> ChannelState:
     """Take the story's WeChat channel as far as it goes now; return its state.
 
     A permanent failure ends in state "failed" with a reason; a transient one is
-    recorded (reason, retry_after = now + backoff(attempts)) and raised, leaving
-    the state where it was.
+    recorded (reason, retry_after = now + backoff(attempts), or the error's wait
+    if longer) and raised, leaving the state where it was. tell(notice) is called
+    for what the editors should hear although the channel goes on.
     """
     st = store.load(story.slug, "wechat")
     if st.state in FINAL:
@@ -97,9 +127,11 @@ def advance_wechat(
     resuming = st.state
     try:
         if st.state in ("pending", "uploading"):
-            _draft(story, port, store, st, site_url, now, resumed=st.state == "uploading")
+            resumed = st.state == "uploading"
+            _draft(story, port, store, st, site_url, now, resumed=resumed, tell=tell)
         if st.state in ("drafted", "submitting"):
-            _submit(story, port, store, st, now, resumed=resuming == "submitting")
+            url = site.story_url(site_url, story.slug)
+            _submit(story, port, store, st, now, url, resumed=resuming == "submitting")
         if st.state == "submitted":
             _poll(port, st)
             _save(store, st, now)
@@ -123,7 +155,7 @@ def poll_wechat(
     return st
 
 
-def _draft(story, port, store, st, site_url, now, resumed: bool) -> None:
+def _draft(story, port, store, st, site_url, now, resumed: bool, tell: Tell) -> None:
     url = site.story_url(site_url, story.slug)
     if resumed:
         # A run died after draft/add may have answered: adopt that draft.
@@ -149,21 +181,36 @@ def _draft(story, port, store, st, site_url, now, resumed: bool) -> None:
         "need_open_comment": int(story.open_comment),
         "only_fans_can_comment": 0,
     }
-    try:
-        st.media_id = port.add_draft(article)
-    except PublishError as exc:
-        if exc.code != MEDIA_GONE:
-            raise
-        # The cached cover was deleted from the 素材库: upload it again, once.
-        st.thumb_media_id = upload(port, store, story.cover, "cover", gone=st.thumb_media_id)
-        _save(store, st, now)
-        article["thumb_media_id"] = st.thumb_media_id
-        st.media_id = port.add_draft(article)
+    st.media_id = _add_draft(story, port, store, st, article, now, tell)
     st.state = "drafted"
     _save(store, st, now)
 
 
-def _submit(story, port, store, st, now, resumed: bool) -> None:
+def _add_draft(story, port, store, st, article: dict, now, tell: Tell) -> str:
+    """draft/add, mending once each refusal we can do without; the draft's media_id."""
+    mended: set[int] = set()
+    while True:
+        try:
+            return port.add_draft(article)
+        except PublishError as exc:
+            if exc.code in mended:
+                raise
+            mended.add(exc.code)
+            if exc.code == MEDIA_GONE:
+                # The cached cover was deleted from the 素材库: upload it again.
+                gone = st.thumb_media_id
+                st.thumb_media_id = upload(port, store, story.cover, "cover", gone=gone)
+                _save(store, st, now)
+                article["thumb_media_id"] = st.thumb_media_id
+            elif exc.code == NO_COMMENTS and article.get("need_open_comment"):
+                # The account has no comments: publish without, and say so.
+                article["need_open_comment"] = 0
+                tell(COMMENTS_OFF)
+            else:
+                raise
+
+
+def _submit(story, port, store, st, now, url: str, resumed: bool) -> None:
     tag_id = port.veterans_tag_id() if st.mode == "mass" else None
     if st.mode == "mass":
         st.clientmsgid = st.clientmsgid or clientmsgid(story.slug)
@@ -175,13 +222,21 @@ def _submit(story, port, store, st, now, resumed: bool) -> None:
             # WeChat gives no article URL for a mass send; MASSSENDJOBFINISH reports delivery.
             st.state, st.reason = "published", None
         else:
-            st.publish_id, st.msg_data_id = port.submit(st.media_id)
-            st.state = "submitted"
+            # The last submit may have gone through with its answer lost: then the
+            # article is (or soon will be) listed, and the draft is gone.
+            found = port.find_published(url) if resumed else None
+            if found:
+                st.article_url, st.state, st.reason, st.retry_after = found, "published", None, None
+            else:
+                st.publish_id, st.msg_data_id = port.submit(st.media_id)
+                st.state = "submitted"
     except PublishError as exc:
         if exc.transient or not resumed:
             if not exc.transient:
                 st.state = "drafted"  # the platform answered no: nothing went out
             raise
+        if st.mode != "mass" and exc.code == MEDIA_GONE:
+            _draft_gone(st)
         # Repeating the call was refused: the first one may have gone through.
         raise PublishError(
             exc.code,
@@ -189,6 +244,24 @@ def _submit(story, port, store, st, now, resumed: bool) -> None:
             transient=False,
         ) from exc
     _save(store, st, now)
+
+
+def _draft_gone(st: ChannelState) -> None:
+    """A resumed submit found its draft published and the article not listed (yet)."""
+    if st.attempts < GONE_DRAFT_ATTEMPTS:
+        raise PublishError(
+            MEDIA_GONE,
+            "上次提交的回答丢失：草稿已被发表，已发表列表里还没有这篇，稍后再查",
+            transient=True,
+        )
+    # The draft is spent: a retry by hand (veteranbot publish SLUG) must draft anew.
+    st.state = "uploading"
+    raise PublishError(
+        MEDIA_GONE,
+        "上次提交的回答丢失：草稿已被发表，但已发表列表里一直没有这篇。请在公众平台「发表记录」"
+        f"核对；确实没有时 veteranbot publish {st.slug} 会重新建草稿发表",
+        transient=False,
+    )
 
 
 def _poll(port, st: ChannelState) -> None:
@@ -211,7 +284,7 @@ def _record_error(
 ) -> None:
     if exc.transient:
         st.reason = f"暂时失败，稍后重试：{exc}"
-        st.retry_after = now + backoff(st.attempts)
+        st.retry_after = now + max(backoff(st.attempts), exc.wait)
         _save(store, st, now)
         raise exc
     _fail(st, str(exc.message if exc.code is None else f"{exc.message}（{exc.code}）"))
@@ -294,6 +367,9 @@ def reopen(st: ChannelState) -> ChannelState:
     if st.state != "failed":
         return st
     step = st.failed_step or "pending"
+    if st.mode == "mass" and step == "submitted":
+        # WeChat reported the send undelivered: a new send needs a new clientmsgid.
+        st.clientmsgid = clientmsgid(st.slug, again=st.attempts)
     if step in ("pending", "uploading", "submitted"):
         st.state = "pending"
         st.thumb_media_id = st.media_id = st.publish_id = st.msg_data_id = None

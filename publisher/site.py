@@ -14,17 +14,18 @@ import hashlib
 import json
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from publisher import site_lists
 from publisher.site_files import remove_files, write_if_changed
-from publisher.site_images import Assets
-from publisher.site_render import path_segment, story_page
+from publisher.site_images import COVER_THUMB, Assets, variant
+from publisher.site_render import Stations, card, path_segment, station_facts, story_page
 from publisher.story import Story
 
 MANIFEST = ".site-manifest.json"
@@ -53,7 +54,7 @@ def render_story_page(
     story: Story,
     site_url: str,
     *,
-    stations: dict[str, str] | None = None,
+    stations: Stations | None = None,
     assets_dir: Path | None = None,
 ) -> str:
     """The story's page as the site shows it, without neighbours; links use site_url.
@@ -62,8 +63,47 @@ def render_story_page(
     to have them written there too (e.g. beside a preview file).
     """
     site_url = site_url.rstrip("/")
-    html, _ = story_page(story, site_url, site_url + "/", Assets(assets_dir), stations=stations)
+    html, _ = story_page(
+        story, site_url, site_url + "/", Assets(assets_dir), stations=station_facts(stations)
+    )
     return html
+
+
+def render_group_page(
+    stories: list[Story],
+    kind: str,
+    key: str,
+    site_url: str,
+    *,
+    stations: Stations | None = None,
+    assets_dir: Callable[[str], Path] | None = None,
+) -> str | None:
+    """A tag's ("tags") or station's ("stations") page as the site shows it; None if empty.
+
+    key is the page's folder name; every given story counts, due or not (a
+    preview). Links use site_url; assets_dir(slug) is where a story's thumbnail goes.
+    """
+    site_url, facts = site_url.rstrip("/"), station_facts(stations)
+    newest = sorted(stories, key=lambda s: (s.publish_at, s.slug), reverse=True)
+    groups, names = (site_lists.by_tag if kind == "tags" else site_lists.by_station)(newest)
+    if key not in groups:
+        return None
+    cards = []
+    for story in groups[key]:
+        assets = Assets(assets_dir(story.slug) if assets_dir else None)
+        cards.append(card(story, variant(story.cover, COVER_THUMB, assets), facts))
+    return site_lists.render_group(kind, names[key], cards, site_url, site_url + "/", facts)
+
+
+def render_feed_and_subscribe(
+    stories: list[Story], site_url: str, *, stations: Stations | None = None
+) -> tuple[str, str]:
+    """The feed and the 订阅 page of these stories (every one, due or not), links from site_url."""
+    site_url, facts = site_url.rstrip("/"), station_facts(stations)
+    newest = sorted(stories, key=lambda s: (s.publish_at, s.slug), reverse=True)
+    cards = [card(story, None, facts) for story in newest]
+    feed = site_lists.render_feed(newest, site_url)
+    return feed, site_lists.render_subscribe(cards, site_url, site_url + "/")
 
 
 def build(
@@ -73,11 +113,11 @@ def build(
     now: datetime,
     *,
     changed: set[str] | None = None,
-    stations: dict[str, str] | None = None,
+    stations: Stations | None = None,
     workers: int | None = None,
 ) -> BuildReport:
     """Write the site of the stories due at now; with changed, only what those touch."""
-    out_dir, site_url, stations = Path(out_dir), site_url.rstrip("/"), dict(stations or {})
+    out_dir, site_url, stations = Path(out_dir), site_url.rstrip("/"), station_facts(stations)
     due = sorted((s for s in stories if s.publish_at <= now), key=lambda s: (s.publish_at, s.slug))
     order = [s.slug for s in due]
     fingerprint = _fingerprint(site_url, stations)
@@ -197,10 +237,11 @@ def _previous_files(old: dict | None, touched: set[str] | None) -> set[str]:
     )
 
 
-def _fingerprint(site_url: str, stations: dict[str, str]) -> str:
+def _fingerprint(site_url: str, stations: dict) -> str:
     """What every page depends on; when it changes, an incremental build becomes full."""
     h = hashlib.blake2b(digest_size=12)
-    h.update(json.dumps([site_url, sorted(stations.items())], ensure_ascii=False).encode())
+    directory = sorted((code, astuple(facts)) for code, facts in stations.items())
+    h.update(json.dumps([site_url, directory], ensure_ascii=False).encode())
     package = resources.files("publisher")
     for name in ("templates/site", "static"):
         for item in sorted(package.joinpath(name).iterdir(), key=lambda p: p.name):

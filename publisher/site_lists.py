@@ -1,4 +1,7 @@
-"""The site's pages about many stories: index pages, tag and station pages, feed, sitemap, CSS."""
+"""The site's pages about many stories: index, tag and station pages, feed, subscribe, sitemap, CSS.
+
+The render_* functions are also how a preview shows these pages (bot/column/preview.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,17 @@ from urllib.parse import quote
 
 from publisher.site_files import write_if_changed
 from publisher.site_images import Variant
-from publisher.site_render import SITE_TITLE, Link, card, iso_time, path_segment, render
+from publisher.site_render import (
+    SITE_TITLE,
+    Card,
+    Link,
+    StationFacts,
+    card,
+    iso_time,
+    path_segment,
+    render,
+    station_name,
+)
 from publisher.story import Story
 
 PER_PAGE = 10
@@ -74,42 +87,76 @@ def write_lists(due, entries, out_dir, site_url, stations, wanted: Wanted) -> Li
             ),
         )
 
-    for kind, groups, names in (("tags", *_by_tag(newest)), ("stations", *_by_station(newest))):
+    for kind, groups, names in (("tags", *by_tag(newest)), ("stations", *by_station(newest))):
         chosen = wanted.tags if kind == "tags" else wanted.stations
         for key, members in sorted(groups.items()):
             rel = f"{kind}/{key}/index.html"
             if not (wanted.everything or key in chosen):
                 emit(rel, None)
                 continue
-            label = names[key] if kind == "tags" else stations.get(names[key], names[key])
             chunk = [by_slug[s.slug] for s in members]
-            emit(
-                rel,
-                render(
-                    "list.html",
-                    **common,
-                    root="../../",
-                    cards=chunk,
-                    heading=Link(label, ""),
-                    kind=kind,
-                    canonical=f"{site_url}/{kind}/{quote(key)}/",
-                    og_title=label,
-                    og_image=_image_url(site_url, chunk),
-                    newer=None,
-                    older=None,
-                ),
-            )
+            emit(rel, render_group(kind, names[key], chunk, site_url, "../../", stations))
 
-    recent = newest[:FEED_ENTRIES]
-    updated = iso_time(recent[0]) if recent else EPOCH
-    emit("feed.xml", render("feed.xml", site_url=site_url, stories=recent, updated=updated))
+    emit("feed.xml", render_feed(newest, site_url))
+    emit("subscribe/index.html", render_subscribe(cards, site_url, "../"))
     lists = [rel.removesuffix("index.html") for rel in out.files if rel.endswith("index.html")]
     urls = [(f"{site_url}/{quote(rel)}", None) for rel in lists]
     urls[1:1] = [(f"{site_url}/{s.slug}/", iso_time(s)) for s in newest]
     emit("sitemap.xml", render("sitemap.xml", urls=urls))
-    css = resources.files("publisher").joinpath("static/site.css").read_text(encoding="utf-8")
-    emit("static/site.css", css)
+    for item in sorted(resources.files("publisher").joinpath("static").iterdir(), key=str):
+        if item.name.endswith(".css"):
+            emit(f"static/{item.name}", item.read_text(encoding="utf-8"))
     return out
+
+
+def render_group(
+    kind: str,
+    name: str,
+    cards: list[Card],
+    site_url: str,
+    root: str,
+    stations: dict[str, StationFacts],
+) -> str:
+    """A tag's page (kind "tags") or a station's ("stations", with its phone, address, hours)."""
+    station = stations.get(name) if kind == "stations" else None
+    label = station_name(stations, name) if kind == "stations" else name
+    return render(
+        "list.html",
+        site_url=site_url,
+        og_type="website",
+        root=root,
+        cards=cards,
+        heading=Link(label, ""),
+        station=station,
+        kind=kind,
+        canonical=f"{site_url}/{kind}/{quote(path_segment(name))}/",
+        og_title=label,
+        og_image=_image_url(site_url, cards),
+        newer=None,
+        older=None,
+    )
+
+
+def render_feed(newest: list[Story], site_url: str) -> str:
+    """The Atom feed of the newest stories."""
+    recent = newest[:FEED_ENTRIES]
+    updated = iso_time(recent[0]) if recent else EPOCH
+    return render("feed.xml", site_url=site_url, stories=recent, updated=updated)
+
+
+def render_subscribe(cards: list[Card], site_url: str, root: str) -> str:
+    """The page 订阅 opens: how to follow the column, in WeChat or a feed reader."""
+    return render(
+        "subscribe.html",
+        site_url=site_url,
+        og_type="website",
+        root=root,
+        cards=cards[:FEED_ENTRIES],
+        canonical=f"{site_url}/subscribe/",
+        og_title=f"订阅 · {SITE_TITLE}",
+        og_image=None,
+        feed_url=f"{site_url}/feed.xml",
+    )
 
 
 def site_title_for(page: int) -> str:
@@ -131,7 +178,8 @@ def _image_url(site_url: str, chunk) -> str | None:
     return f"{site_url}/{first.slug}/{quote(first.thumb.name)}" if first else None
 
 
-def _by_tag(newest: list[Story]):
+def by_tag(newest: list[Story]):
+    """Stories by tag folder, newest first, and each folder's tag as written."""
     groups: dict[str, list[Story]] = {}
     names: dict[str, str] = {}
     for story in newest:
@@ -144,7 +192,8 @@ def _by_tag(newest: list[Story]):
     return groups, names
 
 
-def _by_station(newest: list[Story]):
+def by_station(newest: list[Story]):
+    """Stories by station folder, newest first, and each folder's station code."""
     groups: dict[str, list[Story]] = {}
     names: dict[str, str] = {}
     for story in newest:

@@ -8,6 +8,7 @@ URLs are absolute, from SITE_URL, because readers outside the site follow them.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,38 @@ class Link:
 
     label: str
     href: str
+
+
+@dataclass(frozen=True)
+class StationFacts:
+    """What a reader wants from a station's page: its name and how to reach it."""
+
+    name: str
+    phone: str = ""
+    address: str = ""
+    hours: str = ""
+
+    @property
+    def dial(self) -> str:
+        """The phone as a tel: link wants it: digits (and a leading +) only."""
+        return re.sub(r"[^0-9+]", "", self.phone)
+
+
+Stations = Mapping[str, "StationFacts | str"]
+
+
+def station_facts(stations: Stations | None) -> dict[str, StationFacts]:
+    """The directory by code, each entry as StationFacts (a bare name is accepted too)."""
+    return {
+        code: facts if isinstance(facts, StationFacts) else StationFacts(str(facts))
+        for code, facts in (stations or {}).items()
+    }
+
+
+def station_name(stations: Mapping[str, StationFacts], code: str) -> str:
+    """A station's name, or its code when the directory does not know it."""
+    facts = stations.get(code)
+    return facts.name if facts else code
 
 
 @dataclass(frozen=True)
@@ -61,7 +94,12 @@ def environment() -> Environment:
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    return parser()
+    md = parser()
+    # A frame around each table: the table spans the text's width, and a wider one
+    # scrolls inside the frame instead of widening the page.
+    md.add_render_rule("table_open", lambda *args: '<div class="table"><table>\n')
+    md.add_render_rule("table_close", lambda *args: "</table></div>\n")
+    return md
 
 
 def render(template: str, **context) -> str:
@@ -138,7 +176,7 @@ def story_page(
     *,
     previous: tuple[str, str] | None = None,
     following: tuple[str, str] | None = None,
-    stations: dict[str, str] | None = None,
+    stations: Mapping[str, StationFacts] | None = None,
 ) -> tuple[str, Variant | None]:
     """One story's full page, and its cover thumbnail for the lists (None: no usable cover)."""
     cover = variant(story.cover, PAGE_WIDTH, assets)
@@ -146,8 +184,9 @@ def story_page(
     page_url = f"{site_url}/{story.slug}/"
     station = None
     if story.station:
-        name = (stations or {}).get(story.station, story.station)
-        station = Link(name, station_href(root, story.station))
+        station = Link(
+            station_name(stations or {}, story.station), station_href(root, story.station)
+        )
     html = render(
         "story.html",
         story=story,
@@ -169,9 +208,9 @@ def story_page(
     return html, thumb
 
 
-def card(story: Story, thumb: Variant | None, stations: dict[str, str]) -> Card:
+def card(story: Story, thumb: Variant | None, stations: Mapping[str, StationFacts]) -> Card:
     """The story's card for lists."""
-    station = stations.get(story.station, story.station) if story.station else ""
+    station = station_name(stations, story.station) if story.station else ""
     return Card(
         story.slug,
         story.title,

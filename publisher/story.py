@@ -18,14 +18,14 @@ LIMITS = {"title": 32, "author": 16, "digest": 128}
 MODES = ("publish", "mass")
 FIELDS = ("title", "author", "digest", "publish_at", "cover", "station", "tags", "wechat")
 WECHAT_FIELDS = ("mode", "open_comment")
-# County 513429, township 513429-107, village 513429-107-01 (content/stations/*.csv).
-STATION_CODE = re.compile(r"\d{6}(-\d{3}(-\d{2})?)?")
 # A story is a few thousand characters; anything bigger is a mistake (or an attack),
 # refused before it is read, let alone parsed.
 MAX_INDEX_BYTES = 256 * 1024
 # Front matter nests two levels (wechat: mode); deeper is a mistake, and
 # PyYAML's composer is recursive, so a deep one would otherwise exhaust the stack.
 MAX_NESTING = 16
+# Faults name the field an editor must fix; the block between the --- lines has no key of its own.
+FRONT_MATTER_FIELD = "文件头"
 ANCHORS_REFUSED = "不支持 YAML 锚点和别名（& 和 *），请把每个值直接写出来"
 TAGS_REFUSED = "不支持 YAML 标签（!!…），请直接写值"
 TOO_DEEP = "嵌套层数过多"
@@ -163,7 +163,7 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
     source = folder / "index.md"
     where = str(source)
     if not source.is_file():
-        return None, [Fault(where, "index.md", "missing")]
+        return None, [Fault(where, "index.md", "找不到这个文件")]
     try:
         with source.open("rb") as fh:
             data = fh.read(MAX_INDEX_BYTES + 1)
@@ -175,54 +175,57 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return None, [Fault(where, "index.md", "not UTF-8 text; save it as UTF-8")]
+        return None, [Fault(where, "index.md", "不是 UTF-8 编码的文本，请另存为 UTF-8")]
     meta, body, faults = _split_front_matter(text, where)
     if meta is None:
         return None, faults
     # A misspelt optional field (publish-at, wechat_mode) would otherwise be silently ignored.
     for name in meta:
         if name not in FIELDS:
-            faults.append(Fault(where, str(name), f"unknown field; expected {', '.join(FIELDS)}"))
+            faults.append(Fault(where, str(name), f"没有这个字段；可用的字段：{'、'.join(FIELDS)}"))
     for name, limit in LIMITS.items():
         value = meta.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            faults.append(Fault(where, name, "required"))
+            faults.append(Fault(where, name, "必填"))
         elif not isinstance(value, str):
-            faults.append(Fault(where, name, "must be text (quote it)"))
+            faults.append(Fault(where, name, "应为文字（请加引号）"))
         elif len(value.strip()) > limit:
-            faults.append(Fault(where, name, f"{len(value.strip())} characters, at most {limit}"))
+            faults.append(Fault(where, name, f"{len(value.strip())} 个字，最多 {limit} 个"))
     publish_at = _publish_at(meta.get("publish_at"), where, faults)
     cover = meta.get("cover")
     if not isinstance(cover, str) or not cover:
-        faults.append(Fault(where, "cover", "required"))
+        faults.append(Fault(where, "cover", "必填"))
     elif "\0" in cover:  # no file can have it, and pathlib raises rather than say so
         faults.append(Fault(where, "cover", f"{cover!r} 不是可用的文件名"))
     elif not (folder / cover).resolve().is_relative_to(folder.resolve()):
-        faults.append(Fault(where, "cover", f"{cover} is outside the story folder"))
+        faults.append(Fault(where, "cover", f"{cover} 在稿件目录之外"))
     elif not (folder / cover).is_file():
-        faults.append(Fault(where, "cover", f"{cover} not found beside index.md"))
+        faults.append(Fault(where, "cover", f"找不到 {cover}（应和 index.md 放在同一目录）"))
     wechat = meta.get("wechat") or {}
     if not isinstance(wechat, dict):
-        faults.append(Fault(where, "wechat", "must be a mapping (mode, open_comment)"))
+        faults.append(Fault(where, "wechat", "应分行写 mode 和 open_comment 两项"))
         wechat = {}
     for name in wechat:
         if name not in WECHAT_FIELDS:
             faults.append(
-                Fault(where, f"wechat.{name}", "unknown field; expected mode, open_comment")
+                Fault(where, f"wechat.{name}", "没有这个字段；可用的字段：mode、open_comment")
             )
     mode = wechat.get("mode", "publish")
     if mode not in MODES:
-        faults.append(Fault(where, "wechat.mode", f"{mode!r} is not publish or mass"))
+        faults.append(Fault(where, "wechat.mode", f"“{mode}”不是 publish 或 mass"))
     open_comment = wechat.get("open_comment", False)
     if not isinstance(open_comment, bool):
-        faults.append(Fault(where, "wechat.open_comment", "must be true or false"))
+        faults.append(Fault(where, "wechat.open_comment", "应为 true 或 false"))
     tags = meta.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        faults.append(Fault(where, "tags", "must be a list of words"))
+        faults.append(Fault(where, "tags", "应为词语列表，如 [布拖县, 九都镇]"))
         tags = []
+    # Whether the code names a real station is the directory's to say (check_story).
     station = meta.get("station")
-    if station is not None and not STATION_CODE.fullmatch(str(station)):
-        faults.append(Fault(where, "station", f"{station!r} is not a code like 513429-107"))
+    if station is not None and (
+        isinstance(station, bool) or not isinstance(station, str | int) or not str(station).strip()
+    ):
+        faults.append(Fault(where, "station", '应为服务站编号，加引号，如 "513429-107"'))
     if faults:
         return None, faults
     story = Story(
@@ -234,7 +237,7 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
         publish_at=publish_at,
         cover=folder / cover,
         body=body,
-        station=str(station) if station is not None else None,
+        station=str(station).strip() if station is not None else None,
         tags=tuple(tags),
         wechat_mode=mode,
         open_comment=open_comment,
@@ -244,23 +247,23 @@ def load_story(folder: Path) -> tuple[Story | None, list[Fault]]:
 
 def _split_front_matter(text: str, where: str) -> tuple[dict | None, str, list[Fault]]:
     if not text.startswith("---"):
-        return None, "", [Fault(where, "front matter", "must start with a --- line")]
+        return None, "", [Fault(where, FRONT_MATTER_FIELD, "第一行应为 ---")]
     match = FRONT_MATTER.match(text)
     if match is None:
-        return None, "", [Fault(where, "front matter", "no closing --- line")]
+        return None, "", [Fault(where, FRONT_MATTER_FIELD, "缺少结束的 --- 行")]
     head, body = match.groups()
     try:
         meta = yaml.load(head, Loader=FrontMatterLoader)
     except Refused as exc:
-        return None, "", [Fault(where, "front matter", str(exc))]
+        return None, "", [Fault(where, FRONT_MATTER_FIELD, str(exc))]
     except yaml.YAMLError as exc:
         # The context mark is where an unclosed [ or " began: the line an editor must fix.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = getattr(mark, "line", None)
-        at = f" (line {line + 2})" if line is not None else ""
-        return None, "", [Fault(where, "front matter", f"not valid YAML{at}")]
+        at = f"（第 {line + 2} 行）" if line is not None else ""
+        return None, "", [Fault(where, FRONT_MATTER_FIELD, f"不是有效的 YAML{at}")]
     if not isinstance(meta, dict):
-        return None, "", [Fault(where, "front matter", "must be a YAML mapping")]
+        return None, "", [Fault(where, FRONT_MATTER_FIELD, "应为“字段: 值”的写法")]
     return meta, body, []
 
 
@@ -272,14 +275,18 @@ def _publish_at(value, where: str, faults: list[Fault]) -> datetime | None:
             # A bare date means 08:00, the same whether or not the editor quoted it.
             value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
-            faults.append(Fault(where, "publish_at", f"{value!r} is not a date and time"))
+            faults.append(Fault(where, "publish_at", _not_a_date(value)))
             return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
     if isinstance(value, date):
         return datetime.combine(value, time(8, 0), SHANGHAI)
     if value is None:
-        faults.append(Fault(where, "publish_at", "required (e.g. 2025-08-01 08:00)"))
+        faults.append(Fault(where, "publish_at", "必填（如 2025-08-01 08:00）"))
     else:
-        faults.append(Fault(where, "publish_at", f"{value!r} is not a date and time"))
+        faults.append(Fault(where, "publish_at", _not_a_date(value)))
     return None
+
+
+def _not_a_date(value) -> str:
+    return f"“{value}”不是日期和时间（如 2025-08-01 08:00）"

@@ -14,6 +14,8 @@ BEAT_SCHEDULE: dict = {
     # the tasks that were to deliver them. A minute keeps a retry inside the 10 minutes
     # WeChat remembers a client_msg_id (bot.wechat.outbox).
     "outbox-sweep": {"task": "tasks.outbox.sweep", "schedule": 60.0},
+    # Sent rows older than OUTBOX_KEEP_DAYS, at night when nothing else runs.
+    "outbox-prune": {"task": "tasks.outbox.prune", "schedule": crontab(minute=30, hour=3)},
     "publish-due": {"task": "tasks.publish.publish_due", "schedule": 60.0},
     "weekly-reminder": {
         "task": "tasks.publish.weekly_reminder",

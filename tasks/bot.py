@@ -6,8 +6,9 @@ from celery import shared_task
 from flask import current_app
 
 from bot import db, retry
+from bot.crypto import cipher
 from bot.records import tagging
-from bot.requests import notices
+from bot.requests import notices, recordings
 from bot.wechat.client import client
 from bot.wechat.errors import WeChatError
 from tasks.outbox import deliver_rows
@@ -37,8 +38,8 @@ def notify_staff(self, request_id: int) -> int:
     The webhook now enqueues tasks.outbox.deliver; a notify_staff message still
     queued from before a deploy writes the request's outbox rows, then delivers them.
     """
-    template_id = current_app.config["WECHAT_TEMPLATE_HELP_REQUEST"]
-    return deliver_rows(self, lambda: notices.written(db.session(), request_id, template_id))
+    template = current_app.config["TEMPLATES"]["help_request"]
+    return deliver_rows(self, lambda: notices.written(db.session(), request_id, template))
 
 
 @shared_task(name="tasks.bot.tag_veteran", bind=True, max_retries=MAX_RETRIES)
@@ -48,4 +49,12 @@ def tag_veteran(self, veteran_id: int) -> list[str]:
     tag = current_app.config["VETERAN_TAG"]
     return retrying_transient(
         self, lambda: tagging.tag_veteran(db.session(), client(), veteran_id, tag)
+    )
+
+
+@shared_task(name="tasks.bot.fetch_voice", bind=True, max_retries=MAX_RETRIES)
+def fetch_voice(self, voice_id: int) -> str:
+    """Download a voice message WeChat sent without words, for staff to listen to."""
+    return retrying_transient(
+        self, lambda: recordings.fetch(db.session(), client(), cipher(), voice_id)
     )

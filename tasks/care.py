@@ -19,14 +19,16 @@ from sqlalchemy.exc import DBAPIError
 from bot import clock, db
 from bot.care import reminders
 from bot.wechat.client import client
+from bot.wechat.links import Links
 from tasks.bot import MAX_RETRIES, countdown
 
 
 def _run(task, send, day: str | None) -> int:
     day = day or clock.today().isoformat()
-    template_id = current_app.config["WECHAT_TEMPLATE_CARE_REMINDER"]
+    template = current_app.config["TEMPLATES"]["care_reminder"]
+    links = Links.from_config(current_app.config)
     try:
-        return send(db.session(), client(), template_id, date.fromisoformat(day))
+        return send(db.session(), client(), template, links, date.fromisoformat(day))
     except (DBAPIError, redis.RedisError) as exc:
         raise task.retry(args=[day], exc=exc, countdown=countdown(task)) from exc
 

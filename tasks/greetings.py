@@ -10,7 +10,7 @@ from flask import current_app
 from bot import db, queue, retry, store
 from bot.care import greetings_send
 from bot.care.settings import CareSettings
-from bot.wechat.client import client
+from bot.wechat.client import MASS_REPEAT_WAIT, client
 
 MAX_RETRIES = 6
 
@@ -20,9 +20,11 @@ def _countdown(task) -> float | None:
 
     None past bot.queue.LONGEST_COUNTDOWN: a message waiting longer would be
     handed out again by the broker; beat's send_due retries the day's failed
-    tags instead.
+    tags instead. Never under a minute: WeChat answers a mass send repeated
+    sooner with 45066, "retry later".
     """
-    seconds = retry.for_greetings(task.request.retries + 1).total_seconds()
+    wait = max(retry.for_greetings(task.request.retries + 1), MASS_REPEAT_WAIT)
+    seconds = wait.total_seconds()
     return seconds if seconds <= queue.LONGEST_COUNTDOWN else None
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import redis
 from celery import shared_task
+from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
 from bot import clock, db, queue, retry
-from bot.wechat import outbox
+from bot.column import template_alarms
+from bot.column.settings import ColumnSettings
+from bot.wechat import outbox, template_faults
 from bot.wechat.client import client
 
 MAX_RETRIES = 6
@@ -42,5 +46,22 @@ def deliver(self, ids: list[int]) -> int:
 
 @shared_task(name="tasks.outbox.sweep")
 def sweep() -> int:
-    """Beat, every minute: deliver every due row, pending or stuck in sending; how many sent."""
-    return outbox.deliver(db.session(), client()).sent
+    """Beat, every minute: deliver every due row, pending or stuck in sending; how many sent.
+
+    Then tell the editors of any notice's template that is unset or that WeChat
+    refused (once a day each), so a broken template is never only a log line.
+    """
+    session, wechat = db.session(), client()
+    sent = outbox.deliver(session, wechat).sent
+    cfg = current_app.config
+    refused = template_faults.current(wechat.redis)
+    settings = ColumnSettings.from_config(cfg)
+    template_alarms.tell(session, wechat, settings, cfg["TEMPLATES"], refused)
+    return sent
+
+
+@shared_task(name="tasks.outbox.prune")
+def prune() -> int:
+    """Beat, daily: delete sent rows older than OUTBOX_KEEP_DAYS; how many."""
+    keep = timedelta(days=current_app.config["OUTBOX_KEEP_DAYS"])
+    return outbox.prune(db.session(), clock.utcnow() - keep)

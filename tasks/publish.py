@@ -16,14 +16,16 @@ MAX_RETRIES = 8
 POLL_SECONDS = 60
 
 
-def _countdown(task) -> float | None:
-    """Seconds before the task's next retry, on the column's curve (bot.retry).
+def _countdown(task, exc: PublishError | None = None) -> float | None:
+    """Seconds before the task's next retry, on the column's curve (bot.retry), or the
+    error's own wait when longer (45066: a repeated mass send waits a minute).
 
     None past bot.queue.LONGEST_COUNTDOWN: a message waiting longer would be
     handed out again by the broker. The task then fails, and beat's
     publish_due resumes the channel once its saved retry_after has passed.
     """
-    seconds = retry.for_column(task.request.retries + 1).total_seconds()
+    wait = retry.for_column(task.request.retries + 1)
+    seconds = max(wait, exc.wait if exc else wait).total_seconds()
     return seconds if seconds <= queue.LONGEST_COUNTDOWN else None
 
 
@@ -49,7 +51,7 @@ def publish_story(self, slug: str, channel: str | None = None) -> list[str]:
     try:
         states = publishing.publish_story(*_arguments(), slug, channel)
     except PublishError as exc:
-        if not exc.transient or (countdown := _countdown(self)) is None:
+        if not exc.transient or (countdown := _countdown(self, exc)) is None:
             raise
         raise self.retry(exc=exc, countdown=countdown) from exc
     for st in states:
@@ -64,7 +66,7 @@ def poll_wechat(self, slug: str) -> str:
     try:
         st = publishing.poll(db.session(), client(), _settings(), slug)
     except PublishError as exc:
-        if not exc.transient or (countdown := _countdown(self)) is None:
+        if not exc.transient or (countdown := _countdown(self, exc)) is None:
             raise
         raise self.retry(exc=exc, countdown=countdown) from exc
     if st.state == "submitted":

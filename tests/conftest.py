@@ -31,6 +31,7 @@ from bot.sandbox.emulator import create_emulator
 from bot.sandbox.platform import PlatformState
 from bot.sandbox.server import serve_in_thread
 from tests.fixtures.driver import WeChatDriver
+from tests.fixtures.templates import account_templates, template_settings
 
 pytest_plugins = ("tests.fixtures.stories",)
 
@@ -147,7 +148,7 @@ def db_connection(request, rollback_engine):
 @pytest.fixture(scope="session")
 def platform():
     """The emulated WeChat platform's state (tokens, tags, delivered messages)."""
-    return PlatformState(appid=APP_ID, secret=APP_SECRET)
+    return PlatformState(appid=APP_ID, secret=APP_SECRET, templates=account_templates())
 
 
 @pytest.fixture(scope="session")
@@ -171,8 +172,7 @@ def app_settings(tmp_path, database_url, redis_url, emulator_url):
         "WECHAT_APP_ID": APP_ID,
         "WECHAT_APP_SECRET": APP_SECRET,
         "WECHAT_API_BASE_URL": emulator_url,
-        "WECHAT_TEMPLATE_HELP_REQUEST": "tpl-help-request",
-        "WECHAT_TEMPLATE_CASE_PROGRESS": "tpl-case-progress",
+        **template_settings(),
         "CONTENT_DIR": str(tmp_path / "content"),
     }
 
@@ -281,7 +281,7 @@ def worker(app, committed_db):
 
 def _reset_platform(platform: PlatformState) -> None:
     with platform.lock:
-        platform.tokens.clear()
+        platform.tokens.reset()
         platform.tags.clear()
         platform.tagged.clear()
         platform.outbox.clear()
@@ -290,6 +290,9 @@ def _reset_platform(platform: PlatformState) -> None:
         platform.calls.clear()
         platform.faults.clear()
         platform.menu = None
+        platform.media.clear()
+        platform.templates.clear()
+        platform.templates.update(account_templates())
         platform.token_fetches = 0
     platform.reset_publishing()
 

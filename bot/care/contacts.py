@@ -143,6 +143,59 @@ def record(
     return contact
 
 
+@dataclass(frozen=True)
+class Logged:
+    """What logging a contact did: the new row (None for a repeat), and that day's earlier ones."""
+
+    contact: Contact | None
+    earlier: list[Contact]
+
+    def said(self) -> str:
+        """The earlier records of the day, as staff read them: 电话（张三）、走访（李四）."""
+        return "、".join(
+            f"{KINDS[c.kind]}（{c.staff.name if c.staff else '未署名'}）" for c in self.earlier
+        )
+
+
+def record_once(
+    session: Session,
+    cipher: FieldCipher,
+    veteran: Veteran,
+    kind: str,
+    on: date,
+    note: str = "",
+    staff: Staff | None = None,
+    source: str = "wechat",
+) -> Logged:
+    """record(), unless the same person logged the same kind for this veteran that day.
+
+    A second tap on the same command, or the same visit typed again in the
+    evening, must not count twice; a call and then a visit, or two colleagues'
+    visits, are real and are kept, with the earlier ones said back.
+    """
+    earlier = list(
+        session.scalars(
+            select(Contact)
+            .where(Contact.veteran_id == veteran.id, Contact.contacted_on == on)
+            .order_by(Contact.id)
+        )
+    )
+    staff_id = staff.id if staff else None
+    if any(c.kind == kind and c.staff_id == staff_id for c in earlier):
+        return Logged(None, earlier)
+    return Logged(record(session, cipher, veteran, kind, on, note, staff, source), earlier)
+
+
+def example_file_no(session: Session, area: Station) -> str | None:
+    """The first 统一编号 in an area, for examples staff can send as written."""
+    return session.scalar(
+        select(Veteran.file_no)
+        .where(Veteran.station_id.in_(subtree_ids(session, area)))
+        .order_by(Veteran.file_no)
+        .limit(1)
+    )
+
+
 # -- who is due ------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from bot.care.occasions import OCCASIONS, SetDates, merged_into
 from bot.care.settings import CareSettings
 from bot.models import Campaign, OccasionDate, Station
 from bot.records.directory import short_name
+from bot.records.tagging import county_tag_name
 
 # The templates shipped as package data; CONTENT_DIR/greetings/<key>.md overrides one.
 BUNDLED = Path(__file__).resolve().parent.parent / "templates" / "greetings"
@@ -75,7 +76,9 @@ def sent_this_year(session: Session, year: int) -> set[str]:
     """Occasions with a campaign of year that went out (or may have)."""
     rows = session.scalars(
         select(Campaign.occasion).where(
-            Campaign.year == year, Campaign.state.in_(("sending", "sent", "finished"))
+            Campaign.year == year,
+            # An undelivered send may still count against the month: WeChat took it.
+            Campaign.state.in_(("sending", "sent", "finished", "undelivered")),
         )
     )
     return set(rows)
@@ -115,7 +118,7 @@ def render_all(
 def targets(session: Session, veteran_tag: str, tags: list[dict]) -> tuple[list[Target], list[str]]:
     """The tags a greeting goes to, from tags/get, and notes on who they leave out."""
     counties = {
-        f"{short_name(s.name)}{veteran_tag}": s
+        county_tag_name(s.name, veteran_tag): s
         for s in session.scalars(select(Station).where(Station.level == "county"))
     }
     county_tags = [t for t in tags if t["name"].endswith(veteran_tag) and t["name"] != veteran_tag]

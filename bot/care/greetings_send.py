@@ -2,10 +2,12 @@
 
 Each (occasion, year, tag) has one Campaign row, inserted before anything is
 sent (the unique constraint makes a second insert find the first). A send runs
-pending → sending → sent → finished, or failed (transient in bot.wechat.errors:
-45011, 45066, -1, a timeout; retried later) or refused (the platform said no for
-good or for today, as 45009 the daily API quota does, or the month's mass quota
-is spent; a person decides, `greetings send` reopens it).
+pending → sending → sent → finished (MASSSENDJOBFINISH said "send success") or
+undelivered (it said "send fail" or err(n): WeChat took the send and reached
+nobody; the reason says why), or failed (transient in bot.wechat.errors: 45011,
+45066, -1, a timeout; retried later) or refused (the platform said no for good
+or for today, as 45009 the daily API quota does, or the month's mass quota is
+spent; a person decides, `greetings send` reopens it).
 
 What keeps it to one message per veteran:
 - "sending" is saved before message/mass/sendall, with the version check: of
@@ -15,7 +17,11 @@ What keeps it to one message per veteran:
   run resuming a row left in "sending" (its worker killed mid-call) or in
   "failed" after a timeout repeats the call and WeChat drops the repeat within
   24 h, answering 45065 with the msg_id it already has: that counts as sent.
-  Retries happen on the occasion's day only, so always within those 24 h.
+  Retries happen on the occasion's day only, so always within those 24 h, and
+  never sooner than a minute after the last try: a repeat within about a minute
+  is answered 45066, "retry later" (bot.wechat.client.MASS_REPEAT_WAIT).
+- a MASSSENDJOBFINISH that came before we knew its msg_id (sendall's answer was
+  lost) waits in bot.wechat.mass_finish's mailbox until the 45065 names it.
 """
 
 from __future__ import annotations
@@ -37,11 +43,13 @@ from bot.care.occasions import occasions_on
 from bot.care.settings import CareSettings
 from bot.clock import SHANGHAI
 from bot.models import Campaign
-from bot.wechat.client import WeChatClient
+from bot.wechat import mass_finish
+from bot.wechat.client import MASS_REPEAT_WAIT, WeChatClient
 from bot.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
-FINAL = ("sent", "finished", "refused")
+# An undelivered send is not repeated: within 24 h WeChat would drop the repeat (45065).
+FINAL = ("sent", "finished", "undelivered", "refused")
 # Longer than one API call can take (client timeout 3 + 10 s), so a live run keeps it.
 LOCK_SECONDS = 20
 # One thread per county tag (Liangshan has 17): the sends wait on the network, not the CPU.
@@ -192,28 +200,36 @@ def send_one(
             return _outcome(_load(session, campaign_id), transient=exc.transient)
         if not _save(session, row.id, version, state="sent", msg_id=msg_id, reason=None):
             log.warning("greeting %s was saved by another run meanwhile", row.clientmsgid)
+        # Its MASSSENDJOBFINISH may have come first (the answer was lost, or slow).
+        kept = mass_finish.take(r, msg_id)
+        if kept is not None:
+            record_finish(session, kept)
         return _outcome(_load(session, campaign_id))
     finally:  # expired while the call hung? the version check guarded the row
         store.release(lock)
 
 
 def record_finish(session: Session, fields: dict) -> bool:
-    """Record MASSSENDJOBFINISH's counts on the campaign with that msg_id; False if none has."""
-    msg_id = str(fields.get("MsgID") or fields.get("MsgId") or "")
-    row = session.scalar(select(Campaign).where(Campaign.msg_id == msg_id)) if msg_id else None
+    """Record MASSSENDJOBFINISH on the campaign with that msg_id; False if none has.
+
+    "send success" finishes it; "send fail" or err(n) leaves it undelivered, with
+    the reason. The counts go over as posted: a missing one stays missing, not 0.
+    """
+    finish = mass_finish.read(fields)
+    row = None
+    if finish is not None:
+        row = session.scalar(select(Campaign).where(Campaign.msg_id == finish.msg_id))
     if row is None:
         return False
-
-    def count(name: str) -> int | None:
-        value = str(fields.get(name, "")).strip()
-        return int(value) if value.lstrip("-").isdigit() else None
-
-    row.state = "finished"
-    row.finish_status = str(fields.get("Status", ""))[:64]
-    row.total_count, row.filter_count = count("TotalCount"), count("FilterCount")
-    row.sent_count, row.error_count = count("SentCount"), count("ErrorCount")
+    row.state = "finished" if finish.delivered else "undelivered"
+    row.reason = finish.reason
+    row.finish_status = finish.status
+    row.total_count, row.filter_count = finish.total, finish.filtered
+    row.sent_count, row.error_count = finish.sent, finish.errors
     row.version += 1
     session.commit()
+    if not finish.delivered:
+        log.warning("greeting %s: %s", row.clientmsgid, finish.reason)
     return True
 
 
@@ -231,8 +247,8 @@ def _due(row: Campaign, reopen: bool, now: datetime) -> bool:
     if row.state in FINAL:
         return False
     if row.state == "failed" and not reopen:
-        ready = row.updated_at.replace(tzinfo=UTC) + retry.for_greetings(row.attempts)
-        return ready <= now
+        wait = max(retry.for_greetings(row.attempts), MASS_REPEAT_WAIT)
+        return row.updated_at.replace(tzinfo=UTC) + wait <= now
     return True
 
 

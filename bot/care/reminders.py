@@ -1,5 +1,9 @@
 """Care reminders to station staff by template message: who is due this month, condolence lists.
 
+A template field holds 20 characters, so the notice carries the area, the task,
+the count and the day, and its link opens the full list (a signed page,
+bot/notice_page.py), drawn from the database when it is opened.
+
 Each bound staff member hears about their own area only (see bot.care.contacts).
 As with help-request notices (bot.requests.notices), each reminder is an outbox
 row (bot.wechat.outbox) keyed by run date (or occasion) and staff member,
@@ -20,93 +24,73 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.care import contacts
-from bot.care.occasions import Occasion
 from bot.models import Staff, Station
 from bot.records.directory import short_name
-from bot.wechat import outbox, templates
+from bot.wechat import outbox
 from bot.wechat.client import WeChatClient
-from bot.wechat.templates import FIELD_CHARS
+from bot.wechat.links import Links
+from bot.wechat.templates import TemplateSpec
 
 log = logging.getLogger(__name__)
 
-# A template field shows 20 characters (bot.wechat.templates): the first few
-# names only (a file number alone is 18), then "等 N 人"; the full list is a reply away.
-LIST_NAMES = 5
-# The field texts are macros in bot/templates/reminders/, read without the Flask app.
+# The field texts are macros in bot/templates/reminders/, read without the Flask app;
+# the notice page (bot/notice_page.py) shows them above the full list.
 _TEMPLATES = Environment(
     loader=FileSystemLoader(str(Path(__file__).resolve().parent.parent / "templates")),
     autoescape=False,
 )
+MONTHLY_TASK = "待联系"
+CONDOLENCE_TASK = "慰问"
 
 
-def _macro(template: str, name: str):
+def macro(template: str, name: str):
+    """A field-text macro of bot/templates/reminders/<template>."""
     return getattr(_TEMPLATES.get_template(template).module, name)
 
 
-def name_list(entries: list[str], total: int, unit: str = "人") -> str:
-    """'甲、乙 等 N 人': the first LIST_NAMES entries that fit one template field."""
-    shown: list[str] = []
-    for entry in entries[:LIST_NAMES]:
-        tail = f" 等 {total} {unit}" if total > len(shown) + 1 else ""
-        if len("、".join([*shown, entry]) + tail) > FIELD_CHARS:
-            break
-        shown.append(entry)
-    text = "、".join(shown)
-    return f"{text} 等 {total} {unit}".strip() if total > len(shown) else text
+def monthly_values(station: Station, rows: list[contacts.Due], day: date) -> dict:
+    """The monthly reminder's fields: area, task, how many, the day (names: behind the link)."""
+    return {
+        "station": short_name(station.name),
+        "task": MONTHLY_TASK,
+        "count": len(rows),
+        "date": day,
+    }
 
 
-def monthly_data(station: Station, rows: list[contacts.Due], day: date) -> dict:
-    """The reminder's fields: area, how many are due, the first names, the date, a hint."""
-    tpl = "reminders/monthly.txt"
-    area = short_name(station.name)
-    entries = [d.veteran.name for d in rows]  # visit-owed first, as keyword2 counts them
-    visits = sum(d.needs_visit for d in rows)
-    return templates.fields(
-        first=str(_macro(tpl, "first")(area, day.month)),
-        keyword1=area,
-        keyword2=str(_macro(tpl, "summary")(len(rows), visits)),
-        keyword3=name_list(entries, len(rows)),
-        keyword4=day.isoformat(),
-        remark=str(_macro(tpl, "remark")(station.code)),
-    )
+def condolence_values(station: Station, rows: list[contacts.Condolence], on: date) -> dict:
+    """The condolence list's fields: area, what to do, how many households, the occasion's day."""
+    return {
+        "station": short_name(station.name),
+        "task": CONDOLENCE_TASK,
+        "count": len(rows),
+        "date": on,
+    }
 
 
-def condolence_data(
-    station: Station, rows: list[contacts.Condolence], occasion: Occasion, on: date
-) -> dict:
-    """The condolence list's fields: area, households, the first names, the day, a hint."""
-    tpl = "reminders/condolence.txt"
-    area = short_name(station.name)
-    entries = [c.veteran.name for c in rows]  # martyrs' families first, as keyword2 counts them
-    martyrs = sum(c.reason.startswith(contacts.MARTYR_CATEGORY) for c in rows)
-    day = on.isoformat()
-    return templates.fields(
-        first=str(_macro(tpl, "first")(area, occasion.name)),
-        keyword1=area,
-        keyword2=str(_macro(tpl, "summary")(len(rows), martyrs)),
-        keyword3=name_list(entries, len(rows), "户"),
-        keyword4=day,
-        remark=str(_macro(tpl, "remark")(occasion.name, day, station.code)),
-    )
-
-
-def send_monthly(session: Session, wechat: WeChatClient, template_id: str, day: date) -> int:
+def send_monthly(
+    session: Session, wechat: WeChatClient, template: TemplateSpec, links: Links, day: date
+) -> int:
     """Remind each staff member of their area's uncontacted veterans, once per day; count sent."""
     lists: dict[int, list[contacts.Due]] = {}
 
-    def message(member: Staff) -> dict | None:
+    def message(member: Staff) -> tuple[dict, str] | None:
         if member.station_id not in lists:
             lists[member.station_id] = contacts.due(session, member.station, day)
         rows = lists[member.station_id]
-        return monthly_data(member.station, rows, day) if rows else None
+        if not rows:
+            return None
+        url = links.url(kind="care", staff=member.id, day=day.isoformat())
+        return template.data(monthly_values(member.station, rows, day)), url
 
-    return _send_each(session, wechat, template_id, f"care:reminder:{day.isoformat()}", message)
+    return _send_each(session, wechat, template, f"care:reminder:{day.isoformat()}", message)
 
 
 def send_condolence(
     session: Session,
     wechat: WeChatClient,
-    template_id: str,
+    template: TemplateSpec,
+    links: Links,
     day: date,
     lead_days: int = contacts.CONDOLENCE_LEAD_DAYS,
 ) -> int:
@@ -117,37 +101,43 @@ def send_condolence(
     on, occasion = due
     lists: dict[int, list[contacts.Condolence]] = {}
 
-    def message(member: Staff) -> dict | None:
+    def message(member: Staff) -> tuple[dict, str] | None:
         if member.station_id not in lists:
             lists[member.station_id] = contacts.condolence_list(session, member.station)
         rows = lists[member.station_id]
-        return condolence_data(member.station, rows, occasion, on) if rows else None
+        if not rows:
+            return None
+        url = links.url(kind="condolence", staff=member.id, occasion=occasion.key, on=str(on))
+        return template.data(condolence_values(member.station, rows, on)), url
 
     prefix = f"care:condolence:{occasion.key}:{on.year}"
-    return _send_each(session, wechat, template_id, prefix, message)
+    return _send_each(session, wechat, template, prefix, message)
 
 
 def _send_each(
     session: Session,
     wechat: WeChatClient,
-    template_id: str,
+    template: TemplateSpec,
     prefix: str,
-    message_for: Callable[[Staff], dict | None],
+    message_for: Callable[[Staff], tuple[dict, str] | None],
 ) -> int:
     """Write a row for each staff member not yet given this run's message, commit, deliver.
 
-    message_for may answer None: nothing worth a notice for that member. Rows
+    message_for answers the template data and the link to the full list, or
+    None: nothing worth a notice for that member. Rows
     an earlier run left waiting (a transient error) are delivered too if due;
     the sweep sends the rest. Returns how many were sent now.
     """
-    if not template_id:
-        log.error("WECHAT_TEMPLATE_CARE_REMINDER is unset; staff not reminded")
+    if not template.template_id:
+        # Loud: /healthz shows the template as unset, `veteranbot run` refuses to start.
+        log.error("%s is unset; staff not reminded", template.setting)
         return 0
     written = outbox.keys_under(session, f"{prefix}:")
     bound = select(Staff).where(Staff.unbound_at.is_(None))
     for member in session.scalars(bound.order_by(Staff.station_id, Staff.id)):
         key = f"{prefix}:{member.id}"
-        if key not in written and (data := message_for(member)) is not None:
-            outbox.add(session, key, member.openid, template_id, data)
+        if key not in written and (message := message_for(member)) is not None:
+            data, url = message
+            outbox.add(session, key, member.openid, template.template_id, data, url)
     session.commit()
     return outbox.deliver(session, wechat, outbox.ids_under(session, f"{prefix}:")).sent

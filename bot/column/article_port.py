@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.wechat.client import WeChatClient
+from bot.wechat.client import RetryLater, WeChatClient
 from bot.wechat.errors import WeChatError
 from publisher.ports import PublishError
 
@@ -20,7 +20,8 @@ class ClientPort:
         try:
             return work()
         except WeChatError as exc:  # bot.wechat.errors says whether it is worth another try
-            raise PublishError(exc.errcode, exc.explanation, exc.transient) from exc
+            wait = exc.wait if isinstance(exc, RetryLater) else None
+            raise PublishError(exc.errcode, exc.explanation, exc.transient, wait) from exc
 
     def _files(self, data: bytes, filename: str) -> dict:
         mime = IMAGE_TYPES.get(filename[filename.rfind(".") :].lower(), "image/jpeg")
@@ -50,6 +51,18 @@ class ClientPort:
             news = (item.get("content") or {}).get("news_item") or []
             if any(n.get("content_source_url") == content_source_url for n in news):
                 return item["media_id"]
+        return None
+
+    def find_published(self, content_source_url: str) -> str | None:
+        """The URL of the newest of the 20 latest published articles whose 阅读原文 is this URL."""
+        body = {"offset": 0, "count": 20, "no_content": 1}
+        answer = self._call(lambda: self.wechat.post("cgi-bin/freepublish/batchget", body))
+        for item in answer.get("item", []):
+            news = (item.get("content") or {}).get("news_item") or []
+            for article in news:
+                url = article.get("content_source_url")
+                if url == content_source_url and not article.get("is_deleted"):
+                    return article.get("url") or None
         return None
 
     def submit(self, media_id: str) -> tuple[str, str]:

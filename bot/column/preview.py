@@ -4,6 +4,11 @@
 in SANDBOX mode the web app also serves them at /preview/<slug>/ (site) and
 /preview/<slug>/wechat. Stories are previewed before their date, so the pages
 are not served with a real account, where the web app faces the internet.
+
+/preview/ is laid out as the site is (/column/), so every link of a previewed
+page leads somewhere: its tag and station pages, the feed and 订阅 list every
+story that loads, due or not. /preview/ itself is the editors' list: each
+story's check faults and the state of its two channels.
 """
 
 from __future__ import annotations
@@ -11,16 +16,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, abort, current_app, render_template, send_file, url_for
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import safe_join
 
+from bot import db
+from bot.column.directory import station_codes, station_facts
+from bot.column.publish_state import STATE_NAMES, states
 from publisher.check import CONTENT_LIMIT, check_story
-from publisher.site import render_story_page
+from publisher.ports import ChannelState
+from publisher.site import render_feed_and_subscribe, render_group_page, render_story_page
+from publisher.site_render import StationFacts
 from publisher.story import Fault, Story, articles_dir, load_all, load_story
 from publisher.wechat_html import render_wechat
 
@@ -45,7 +57,7 @@ def wechat_page(story: Story, image_url: Callable[[Path], str], site_href: str) 
         body=Markup(body),
         length=len(body),
         limit=CONTENT_LIMIT,
-        faults=check_story(story),
+        faults=check_story(story, _codes()),
         cover=image_url(story.cover),
         site_href=site_href,
     )
@@ -72,20 +84,67 @@ def write_previews(story: Story) -> tuple[Path, Path]:
     return wechat, site
 
 
+@dataclass(frozen=True)
+class Row:
+    """One story on the editors' list: its faults and each channel's state."""
+
+    story: Story
+    faults: list[Fault]
+    channels: list[tuple[str, str, str]]  # (channel label, state name, reason or URL)
+
+
 @bp.get("/preview/")
 def index():
-    """Every story that loads, with links to both previews, and the faults of the rest."""
+    """Every story that loads, newest first, with its faults and channel states; then the rest."""
     loaded = load_all(current_app.config["CONTENT_DIR"])
-    return render_template("preview/index.html", stories=loaded.stories, faults=loaded.faults)
+    codes, saved = _codes(), _states()
+    rows = [
+        Row(story, check_story(story, codes), _channels(story.slug, saved))
+        for story in reversed(loaded.stories)
+    ]
+    unchecked = not codes and any(story.station for story in loaded.stories)
+    return render_template(
+        "preview/index.html",
+        rows=rows,
+        faults=loaded.faults,
+        unchecked=unchecked,
+        stations=_stations(),
+    )
 
 
-@bp.get("/preview/static/site.css")
-def site_css():
-    """The site's stylesheet, which the site preview links to."""
-    css = resources.files("publisher") / "static" / "site.css"
-    if not css.is_file():
+@bp.get("/preview/static/<name>")
+def stylesheet(name: str):
+    """The site's stylesheets, which the site preview links to."""
+    css = resources.files("publisher") / "static" / name
+    if not name.endswith(".css") or "/" in name or not css.is_file():
         abort(404)
     return current_app.response_class(css.read_bytes(), mimetype="text/css")
+
+
+@bp.get("/preview/tags/<key>/")
+def tag(key: str):
+    """A tag's page, listing every story with the tag, due or not."""
+    return _group("tags", key)
+
+
+@bp.get("/preview/stations/<key>/")
+def station(key: str):
+    """A station's page: its phone, address and hours, and every story about it."""
+    return _group("stations", key)
+
+
+@bp.get("/preview/feed.xml")
+def feed():
+    """The feed as the site will have it, with every story that loads."""
+    xml, _ = _feed_and_subscribe()
+    return current_app.response_class(xml, mimetype="application/atom+xml")
+
+
+@bp.get("/preview/subscribe/")
+def subscribe():
+    """The page the site's 订阅 link opens."""
+    _, html = _feed_and_subscribe()
+    return html
 
 
 @bp.get("/preview/<slug>/")
@@ -124,7 +183,8 @@ def file(slug: str, name: str):
 
 
 def _folder(slug: str) -> Path:
-    folder = articles_dir(current_app.config["CONTENT_DIR"]) / slug
+    # Absolute: send_file reads a relative path from the package folder, not the working one.
+    folder = articles_dir(current_app.config["CONTENT_DIR"]).resolve() / slug
     if not SLUG.fullmatch(slug) or not (folder / "index.md").is_file():
         abort(404)
     return folder
@@ -149,22 +209,57 @@ def _assets_dir(slug: str) -> Path:
 
 
 def _copy_site_css(root: Path) -> None:
-    css = resources.files("publisher") / "static" / "site.css"
-    if css.is_file():
-        (root / "static").mkdir(parents=True, exist_ok=True)
-        (root / "static" / "site.css").write_bytes(css.read_bytes())
+    (root / "static").mkdir(parents=True, exist_ok=True)
+    for item in (resources.files("publisher") / "static").iterdir():
+        if item.name.endswith(".css"):
+            (root / "static" / item.name).write_bytes(item.read_bytes())
 
 
-def _stations() -> dict[str, str]:
-    """Station names by code, so the site preview names the station as the site will."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
+def _site_url() -> str:
+    return url_for("preview.index", _external=True).rstrip("/")
 
-    from bot import db
-    from bot.models import Station
 
+def _group(kind: str, key: str):
+    stories = load_all(current_app.config["CONTENT_DIR"]).stories
+    html = render_group_page(
+        stories, kind, key, _site_url(), stations=_stations(), assets_dir=_assets_dir
+    )
+    if html is None:
+        abort(404)
+    return html
+
+
+def _feed_and_subscribe() -> tuple[str, str]:
+    stories = load_all(current_app.config["CONTENT_DIR"]).stories
+    return render_feed_and_subscribe(stories, _site_url(), stations=_stations())
+
+
+def _channels(slug: str, saved: dict[tuple[str, str], ChannelState]) -> list[tuple[str, str, str]]:
+    shown = []
+    for channel, label in (("wechat", "微信"), ("site", "网站")):
+        st = saved.get((slug, channel))
+        name = STATE_NAMES.get(st.state, st.state) if st else STATE_NAMES["pending"]
+        note = (st.reason or st.article_url or "") if st else ""
+        shown.append((label, name, note))
+    return shown
+
+
+def _states() -> dict[tuple[str, str], ChannelState]:
     try:
-        return dict(db.session().execute(select(Station.code, Station.name)).all())
+        return states(db.session())
+    except SQLAlchemyError:  # before `veteranbot db upgrade`: nothing published yet
+        db.session().rollback()
+        return {}
+
+
+def _codes() -> set[str] | None:
+    return station_codes(db.session())
+
+
+def _stations() -> dict[str, StationFacts]:
+    """The directory, so the site preview shows each station as the site will."""
+    try:
+        return station_facts(db.session())
     except SQLAlchemyError:  # a preview works before `veteranbot db upgrade`; codes then show
         db.session().rollback()
         return {}

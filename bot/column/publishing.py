@@ -18,16 +18,17 @@ from datetime import datetime
 from pathlib import Path
 
 import redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import clock, retry, store
 from bot.care import quota
+from bot.column import editors, publish_state
 from bot.column.article_port import ClientPort
-from bot.column.editors import tell_editors
+from bot.column.directory import station_facts
+from bot.column.editors import notice_rows, tell_editors
 from bot.column.publish_state import DbStateStore, states
 from bot.column.settings import ColumnSettings
-from bot.models import Station
+from bot.wechat import mass_finish, outbox
 from bot.wechat.client import WeChatClient
 from publisher import publish
 from publisher.check import check_story
@@ -128,12 +129,28 @@ def poll(
 ) -> ChannelState:
     """Confirm a submitted article by freepublish/get."""
     now = now or clock.now()
-    st_store = DbStateStore(session)
+    st_store = DbStateStore(session, on_failed=editors.channel_failed(settings))
     wechat_port = port(wechat, settings)
     st = publish.poll_wechat(slug, wechat_port, st_store, now=now, backoff=retry.for_column)
-    if st.state == "failed":
-        tell_editors(session, wechat, settings, st.title or slug, "微信", st.reason or "", slug)
+    editors.deliver(session, wechat, st_store.notices)
     return st
+
+
+def record_mass_finish(
+    session: Session, settings: ColumnSettings, fields: dict
+) -> list[int] | None:
+    """MASSSENDJOBFINISH for a mass-sent story: recorded, and a failure's editor notices
+    written in the same commit. Their outbox ids; None when no story has that msg_id."""
+    finish = mass_finish.read(fields)
+    found = publish_state.record_mass_finish(session, finish) if finish else None
+    if found is None:
+        return None
+    row, failed_now = found
+    ids = []
+    if failed_now:  # the failure and its notices in one commit
+        ids = notice_rows(session, settings, row.title or row.slug, "微信", row.reason, row.slug)
+    session.commit()  # also when no editors are set and nothing was written
+    return ids
 
 
 def port(wechat: WeChatClient, settings: ColumnSettings) -> ClientPort:
@@ -156,7 +173,7 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
         log.info("%s is being published by another run", story.slug)
         return [], []
     leases = [held] if scan is None else [held, scan]
-    st_store = DbStateStore(session, leases)
+    st_store = DbStateStore(session, leases, on_failed=editors.channel_failed(settings))
     try:
         before = {c: st_store.load(story.slug, c) for c in channels}
         untouched = all(s.state == "pending" for s in before.values())
@@ -169,7 +186,7 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
                 if reason:
                     st = publish.refuse(st_store, story.slug, channel, reason, story, now)
                 elif channel == "wechat":
-                    st = _advance_wechat(wechat, settings, story, st_store, now)
+                    st = _advance_wechat(session, wechat, r, settings, story, st_store, now)
                 else:
                     st = _advance_site(session, settings, story, loaded, st_store, now)
             except PublishError as exc:  # recorded with retry_after; a later run resumes
@@ -179,29 +196,37 @@ def _guarded(session, wechat, r, settings, story, loaded, channels, now, scan):
             except StateConflict as exc:  # another run advanced it: leave it to that run
                 log.warning("%s", exc)
                 st = st_store.load(story.slug, channel)
-            if st.state == "failed" and before[channel].state != "failed":
-                label = _LABELS[channel]
-                tell_editors(
-                    session, wechat, settings, story.title, label, st.reason or "", story.slug
-                )
             results.append(st)
         return results, transient
     finally:
         held.release()
+        # A failure's notices were committed with it (the store's on_failed); send them.
+        if st_store.notices:
+            editors.deliver(session, wechat, st_store.notices)
 
 
-_LABELS = {"wechat": "微信", "site": "网站"}
+def _advance_wechat(session, wechat, r, settings, story, st_store, now) -> ChannelState:
+    def tell(notice: str) -> None:
+        tell_editors(session, wechat, settings, story.title, "微信", notice, story.slug)
 
-
-def _advance_wechat(wechat, settings, story, st_store, now) -> ChannelState:
-    return publish.advance_wechat(
+    st = publish.advance_wechat(
         story,
         port(wechat, settings),
         st_store,
         site_url=settings.site_url,
         now=now,
         backoff=retry.for_column,
+        tell=tell,
     )
+    if st.mode == "mass" and st.msg_id:
+        # Its MASSSENDJOBFINISH may have come before we knew the msg_id (a lost answer).
+        kept = mass_finish.take(r, st.msg_id)
+        ids = record_mass_finish(session, settings, kept) if kept else None
+        if ids is not None:
+            if ids:
+                outbox.deliver(session, wechat, ids)
+            st = st_store.load(story.slug, "wechat")
+    return st
 
 
 def _advance_site(session, settings, story, loaded, st_store, now) -> ChannelState:
@@ -231,6 +256,6 @@ def _refusal(
     return f"{reason}；请改为 wechat.mode: publish 或换到下个月" if reason else None
 
 
-def _stations(session: Session) -> dict[str, str]:
-    """Station code -> name, for the site's station pages."""
-    return dict(session.execute(select(Station.code, Station.name)).all())
+def _stations(session: Session) -> dict:
+    """The directory by code, for the site's station pages (name, phone, address, hours)."""
+    return station_facts(session)

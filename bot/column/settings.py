@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.care.settings import CareSettings
+from bot.wechat.links import Links
+from bot.wechat.templates import TemplateSpec
 
 
 @dataclass(frozen=True)
@@ -18,7 +20,8 @@ class ColumnSettings:
     site_url: str  # SITE_URL, without a trailing slash
     veteran_tag: str  # VETERAN_TAG: who a `mass` story goes to
     editor_openids: tuple[str, ...]  # EDITOR_OPENIDS
-    editor_template: str  # WECHAT_TEMPLATE_EDITOR_NOTICE
+    editor_template: TemplateSpec  # WECHAT_TEMPLATE_EDITOR_NOTICE and its _FIELDS
+    links: Links  # PUBLIC_URL: the notice's link to the whole reason
     care: CareSettings  # the monthly mass quota is shared with the greetings
     lock_seconds: int  # LOCK_SECONDS: publish:due and publish:story:<slug>, renewed
 
@@ -31,7 +34,8 @@ class ColumnSettings:
             site_url=cfg["SITE_URL"],
             veteran_tag=cfg["VETERAN_TAG"],
             editor_openids=tuple(cfg["EDITOR_OPENIDS"]),
-            editor_template=cfg["WECHAT_TEMPLATE_EDITOR_NOTICE"],
+            editor_template=cfg["TEMPLATES"]["editor_notice"],
+            links=Links.from_config(cfg),
             care=CareSettings.from_config(cfg),
             lock_seconds=int(cfg["LOCK_SECONDS"]),
         )

@@ -55,13 +55,21 @@ def add(file_no: str, kind: str, day: str | None, note: str, staff_openid: str |
             raise click.ClickException(
                 f"{veteran.file_no} 不在 {member.name}（{member.station.name}）负责的范围内"
             )
-    contacts.record(session, cipher(), veteran, kind, on, note.strip(), staff=member, source="cli")
+    logged = contacts.record_once(
+        session, cipher(), veteran, kind, on, note.strip(), staff=member, source="cli"
+    )
     session.commit()
+    if logged.contact is None:
+        shown = f"{veteran.name}（{veteran.file_no}）{on.isoformat()}"
+        click.echo(f"{shown} 已经记过：{logged.said()}，不重复记录")
+        return
     owed = kind == "phone" and contacts.needs_visit(veteran)
     click.echo(
         f"已记录：{contacts.KINDS[kind]} {veteran.name}（{veteran.file_no}）{on.isoformat()}"
         + ("；困难/伤残对象本月仍需上门走访" if owed else "")
     )
+    if logged.earlier:
+        click.echo(f"注意：这一天之前已记过 {logged.said()}")
 
 
 @contacts_group.command("due")

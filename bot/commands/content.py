@@ -6,6 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from bot import db
+from bot.column.directory import EMPTY_DIRECTORY, station_codes
 from publisher.check import check_all, check_story
 from publisher.story import articles_dir, load_story
 
@@ -19,9 +21,12 @@ def content():
 @with_appcontext
 def check() -> None:
     """Check every story; print `path: field: reason` per fault and fail on any."""
-    stories, faults = check_all(current_app.config["CONTENT_DIR"])
+    codes = station_codes(db.session())
+    stories, faults = check_all(current_app.config["CONTENT_DIR"], codes)
     for fault in faults:
         click.echo(str(fault))
+    if not codes and any(story.station for story in stories):
+        click.echo(EMPTY_DIRECTORY, err=True)
     if faults:
         click.echo(f"{len(faults)} 处问题，请改正后再检查", err=True)
         raise click.exceptions.Exit(1)
@@ -45,7 +50,7 @@ def preview(slug: str) -> None:
         for fault in faults:
             click.echo(str(fault))
         raise click.ClickException("稿件有问题，无法预览")
-    for fault in check_story(story):
+    for fault in check_story(story, station_codes(db.session())):
         click.echo(str(fault))  # still previewed: the editor is likely fixing exactly this
     wechat, site = write_previews(story)
     click.echo(f"微信版：{wechat}")

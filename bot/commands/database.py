@@ -41,8 +41,10 @@ def upgrade(info: ScriptInfo, revision: str) -> None:
     # The one step besides `run` that writes key files: the app cannot load without them.
     prepare_instance(read_environment())
     with info.load_app().app_context():
+        before = database.revision_of(database.engine())
         database.upgrade(database.engine(), revision)
-    click.echo(f"database at {revision}")
+        after = database.revision_of(database.engine())
+    click.echo(f"database at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
 
 
 @db.command("revision")

@@ -21,6 +21,7 @@ STATE_NAMES = {
     "sending": "发送中",
     "sent": "已发送",
     "finished": "已送达",
+    "undelivered": "未送达",
     "failed": "失败待重试",
     "refused": "未发送",
 }
@@ -62,9 +63,18 @@ def plan(year: int | None) -> None:
 @click.argument("key", type=click.Choice(list(OCCASIONS)))
 @click.option("--date", "day", required=True, callback=_day, help="The occasion's day, YYYY-MM-DD.")
 @click.option("--dry-run", is_flag=True, help="Print each tag's text; send nothing.")
+@click.option("--force", is_flag=True, help="Send now although --date is not today.")
 @with_appcontext
-def send(key: str, day: date, dry_run: bool) -> None:
+def send(key: str, day: date, dry_run: bool, force: bool) -> None:
     """Send an occasion's greeting now (tags that already had it get nothing more)."""
+    today = clock.today()
+    # A mass send cannot be recalled from phones: a greeting for another day,
+    # sent today, reaches every veteran of the tag on the wrong day.
+    if not dry_run and day != today and not force:
+        raise click.ClickException(
+            f"--date {day} 不是今天（{today}），现在发送，老兵今天就会收到这条问候。"
+            "只想看看内容，请加 --dry-run；确实要现在发，请加 --force。"
+        )
     try:
         if dry_run:
             prepared, notes = greetings_send.prepare(db.session(), client(), _settings(), key, day)

@@ -21,7 +21,7 @@ def menu():
 @menu.command("push")
 @with_appcontext
 def push() -> None:
-    """Install the custom menu (登记, 求助, 联系服务站, 风采录) on the account."""
+    """Install the custom menu (登记, 求助, 找服务站, 风采录) on the account."""
     body = layout(current_app.config["SITE_URL"])
     try:
         wechat.client().create_menu(body)

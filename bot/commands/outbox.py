@@ -1,15 +1,16 @@
-"""`veteranbot outbox`: messages to people not yet sent, and those that failed, with why."""
+"""`veteranbot outbox`: messages to people not yet sent and those failed; retry, prune."""
 
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from bot import clock, db
+from bot import clock, config, db
 from bot.wechat import outbox
 
 STATE_NAMES = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
@@ -19,15 +20,55 @@ OPENID_SHOWN = 8
 WIDTHS = (8, 8, 6, 13, 12)
 
 
-@click.command("outbox")
+@click.group("outbox", invoke_without_command=True)
 @click.option(
     "--failed", "failed_limit", default=50, show_default=True, help="At most this many failed."
 )
+@click.pass_context
 @with_appcontext
-def outbox_command(failed_limit: int) -> None:
+def outbox_command(ctx: click.Context, failed_limit: int) -> None:
     """Messages to people not yet sent (next attempt first), then the latest failed ones."""
+    if ctx.invoked_subcommand is not None:
+        return
     for line in outbox_lines(db.session(), clock.utcnow(), failed_limit):
         click.echo(line)
+
+
+@outbox_command.command("retry")
+@click.argument("keys", metavar="KEY...", nargs=-1, required=True)
+@with_appcontext
+def retry_command(keys: tuple[str, ...]) -> None:
+    """Send failed messages again, by the key `veteranbot outbox` lists (help:42:7).
+
+    Fix the cause first (a template id, a staff member who unfollowed): the
+    message goes out at the next sweep, within a minute, under its same key.
+    """
+    session = db.session()
+    refused = 0
+    for key in keys:
+        row = outbox.reopen(session, key)
+        if row is None:
+            click.echo(f"{key}：没有这条失败的消息，未改动", err=True)
+            refused += 1
+        else:
+            click.echo(f"{key}：已重新排队，一分钟内重发")
+    if refused:
+        raise SystemExit(1)
+
+
+@outbox_command.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(min=config.OUTBOX_MIN_KEEP_DAYS),
+    default=None,
+    help="Keep sent messages this many days (default OUTBOX_KEEP_DAYS).",
+)
+@with_appcontext
+def prune_command(days: int | None) -> None:
+    """Delete sent messages older than OUTBOX_KEEP_DAYS (beat does it every night)."""
+    days = days or current_app.config["OUTBOX_KEEP_DAYS"]
+    gone = outbox.prune(db.session(), clock.utcnow() - timedelta(days=days))
+    click.echo(f"删除了 {gone} 条 {days} 天前已发送的消息")
 
 
 def outbox_lines(session: Session, now: datetime, failed_limit: int = 50) -> list[str]:

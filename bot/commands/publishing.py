@@ -15,15 +15,7 @@ from publisher import publish
 from publisher.ports import PublishError
 from publisher.story import load_all
 
-STATE_NAMES = {
-    "pending": "待发布",
-    "uploading": "上传中",
-    "drafted": "已存草稿",
-    "submitting": "提交中",
-    "submitted": "发表中",
-    "published": "已发布",
-    "failed": "失败",
-}
+STATE_NAMES = publish_state.STATE_NAMES
 
 
 def _arguments() -> tuple:

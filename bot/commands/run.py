@@ -7,22 +7,34 @@ schema), then gunicorn, a Celery worker and beat as supervised children.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+import redis
 import requests
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bot import db, runner, store
-from bot.config import ConfigError, load_config, prepare_instance, read_environment
+from bot.config import (
+    RUN_RECORD,
+    ConfigError,
+    load_config,
+    prepare_instance,
+    read_environment,
+    read_run_record,
+    unset_templates,
+)
 from bot.records.imports import station_import
 
 SAMPLE_STATIONS = Path("stations") / "butuo-sample.csv"
@@ -52,54 +64,108 @@ def run(host: str) -> None:
         cfg = load_config(raw)
     except ConfigError as exc:
         raise click.ClickException(f"设置有误 {exc}") from exc
+    if not cfg["SANDBOX"] and (missing := unset_templates(cfg)):
+        # Staff would never hear of requests or reminders; better not to start at all.
+        raise click.ClickException(
+            f"设置有误 {'、'.join(missing)} 未设置：真实账号必须为这些通知设置类目模板 id"
+            "和对应的 _FIELDS（见 README“连接真实账号”）"
+        )
     if not cfg["SANDBOX"] and not cfg["WECHAT_ENCODING_AES_KEY"]:
         click.echo(PLAINTEXT_WARNING, err=True)
-    _check_port_free(host, cfg["PORT"], "PORT")
-    # Signals stay caught while the stack unwinds, so a second Ctrl-C can hurry it.
-    with runner.StopSignals() as signals, ExitStack() as stack:
-        env, embedded = _embedded_services(cfg, stack, host)
-        if signals.stop:
+    instance = Path(cfg["INSTANCE_DIR"])
+    # Held until this process ends: a second run on the folder must touch nothing
+    # of the first (its Redis, its record), so it checks before starting anything.
+    claim = runner.claim(instance)
+    if claim is None:
+        raise click.ClickException(_already_running(instance))
+    with claim:
+        if _serve(cfg, host, instance):
             return
-        _migrate(cfg)
-        click.echo(_load_sample_stations(cfg))
-        if signals.stop:
-            return
-        children = _start_children(cfg, env, host)
-        stack.callback(runner.stop_all, children, hurry=lambda: signals.hurry)
-        banner = _banner(cfg, host, embedded, children)
-        dead = runner.watch(children, signals, on_tick=_announce_when_healthy(cfg, host, banner))
-        if dead is None:
-            click.echo("veteranbot: stopping…")
-            return
-        click.echo(f"veteranbot: {dead.name} exited with {dead.proc.returncode}; stopping the rest")
     sys.exit(1)
 
 
-def _embedded_services(cfg: dict, stack: ExitStack, host: str) -> tuple[dict, list[str]]:
-    """Start the private Redis and the emulator when needed; return the children's env."""
+def _serve(cfg: dict, host: str, instance: Path) -> bool:
+    """Start everything and watch it; True for a requested stop, False when a part died."""
+    _check_port_free(host, cfg["PORT"], "PORT")
+    if cfg["SANDBOX"]:
+        _check_port_free("127.0.0.1", cfg["SANDBOX_PORT"], "SANDBOX_PORT")
+    _write_run_record(instance, host, cfg)
+    # Signals stay caught while the stack unwinds, so a second Ctrl-C can hurry it.
+    with runner.StopSignals() as signals, ExitStack() as stack:
+        env, embedded, parts = _embedded_services(cfg, stack, host)
+        if signals.stop:
+            return True
+        click.echo(_migrate(cfg))
+        click.echo(_load_sample_stations(cfg))
+        if signals.stop:
+            return True
+        children = _start_children(cfg, env, host)
+        stack.callback(runner.stop_all, children, hurry=lambda: signals.hurry)
+        banner = _banner(cfg, host, embedded, children)
+        tick = _announce_when_healthy(cfg, host, banner)
+        dead = runner.watch(children, signals, on_tick=tick, parts=parts)
+        if dead is None:
+            click.echo("veteranbot: stopping…")
+            return True
+        click.echo(f"veteranbot: {dead}; stopping the rest", err=True)
+    return False
+
+
+def _already_running(instance: Path) -> str:
+    record = read_run_record(instance)
+    where = f" at {record['url']}" if record.get("url") else ""
+    pid = f" (pid {record['pid']})" if record.get("pid") else ""
+    return (
+        f"veteranbot is already running{where}{pid} on {instance}. "
+        "Stop it first (Ctrl-C in its terminal), or give a second one its own "
+        "INSTANCE_DIR and PORT."
+    )
+
+
+def _write_run_record(instance: Path, host: str, cfg: dict) -> None:
+    """Record where this run serves, for one-off commands' links (config.read_run_record)."""
+    record = {"port": cfg["PORT"], "pid": os.getpid(), "url": _local_url(host, cfg)}
+    (instance / RUN_RECORD).write_text(json.dumps(record), encoding="utf-8")
+
+
+def _embedded_services(
+    cfg: dict, stack: ExitStack, host: str
+) -> tuple[dict, list[str], dict[str, Callable[[], bool]]]:
+    """Start the private Redis and the emulator when needed.
+
+    Returns the children's env, the banner's lines, and a liveness check for
+    each started part that is not a child.
+    """
     env = dict(os.environ)
     env["INSTANCE_DIR"] = cfg["INSTANCE_DIR"]
     env["PORT"] = str(cfg["PORT"])
-    embedded = []
+    embedded, parts = [], {}
     if not cfg["REDIS_URL"]:
         server = store.start_embedded(cfg["INSTANCE_DIR"])
-        stack.callback(_stop_redis, server)
+        pid = int(server.info("server")["process_id"])
+        # A one-off command may have started this Redis a moment ago; it is ours
+        # now either way, and it goes when the run does.
+        stack.callback(_stop_redis, server, pid)
         cfg["REDIS_URL"] = store.embedded_url(server)
         embedded.append(f"Redis          {cfg['REDIS_URL']}")
+        parts[f"the embedded Redis (pid {pid})"] = lambda: runner.pid_alive(pid)
     env["REDIS_URL"] = cfg["REDIS_URL"]
     if cfg["SANDBOX"]:
         from bot.sandbox.chat import ACCOUNT, STAFF_OPENID
         from bot.sandbox.emulator import create_emulator
         from bot.sandbox.platform import PlatformState, Webhook
         from bot.sandbox.server import serve_in_thread
+        from bot.sandbox.templates import EXAMPLES
 
-        _check_port_free("127.0.0.1", cfg["SANDBOX_PORT"], "SANDBOX_PORT")
         # The emulator's request log would repeat the chat page's poll every 3 s.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # The emulator reports finished mass sends and publish jobs to our webhook.
         hook = Webhook(f"{_local_url(host, cfg)}/wechat", cfg["WECHAT_TOKEN"], ACCOUNT)
         state = PlatformState(
-            appid=cfg["WECHAT_APP_ID"], secret=cfg["WECHAT_APP_SECRET"], webhook=hook
+            appid=cfg["WECHAT_APP_ID"],
+            secret=cfg["WECHAT_APP_SECRET"],
+            webhook=hook,
+            templates=dict(EXAMPLES),  # the category templates the sandbox account added
         )
         # The console's sign-in inside "WeChat": its host is the authorised domain.
         state.oauth.domains.add(urlsplit(cfg["PUBLIC_URL"]).netloc)
@@ -109,23 +175,29 @@ def _embedded_services(cfg: dict, stack: ExitStack, host: str) -> tuple[dict, li
         cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
         env["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"]
         embedded.append(f"WeChat API     {cfg['WECHAT_API_BASE_URL']} (emulator)")
-    return env, embedded
+    return env, embedded, parts
 
 
-def _stop_redis(server) -> None:
+def _stop_redis(server, pid: int) -> None:
     """Shut the private Redis down (saving its data) once every child has gone."""
-    pid = server.pid
-    server.shutdown(save=True)
+    with contextlib.suppress(redis.RedisError):  # it may be the part that died
+        server.shutdown(save=True)
     server.connection_pool.disconnect()
     runner.wait_gone(pid)
 
 
-def _migrate(cfg: dict) -> None:
+def _migrate(cfg: dict) -> str:
+    """Bring the schema up to date; say in one line what was done."""
     engine = db.make_engine(cfg["DATABASE_URL"])
     try:
+        before = db.revision_of(engine)
         db.upgrade(engine)
+        after = db.revision_of(engine)
     finally:
         engine.dispose()
+    if before == after:
+        return f"database: schema {after}, up to date"
+    return f"database: schema {before or 'empty'} -> {after}"
 
 
 def _load_sample_stations(cfg: dict) -> str:
@@ -158,7 +230,8 @@ def _start_children(cfg: dict, env: dict, host: str) -> list[runner.Child]:
     web += ["--workers", str(WEB_WORKERS), "--timeout", "30", "--graceful-timeout", "5"]
     # gunicorn 27 opens a control socket in ~/.gunicorn by default; two runs would share it.
     web += ["--no-control-socket"]
-    celery = [python, "-m", "celery", "-A", "tasks.worker"]
+    # --quiet: our banner says what runs where; Celery's would bury it.
+    celery = [python, "-m", "celery", "-A", "tasks.worker", "--quiet"]
     # One machine, one solo worker: tasks are short HTTP calls, and a solo pool
     # has no forked children to lose track of. Gossip, mingle and heartbeats
     # only matter between several workers, and mingle slows the start down.
@@ -166,6 +239,10 @@ def _start_children(cfg: dict, env: dict, host: str) -> list[runner.Child]:
     worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     schedule = str(Path(cfg["INSTANCE_DIR"]) / "celerybeat-schedule")
     beat = [*celery, "beat", "--schedule", schedule, "--loglevel", level]
+    if os.geteuid() == 0:
+        # Celery's multi-line warning would stand above the banner at every start;
+        # the banner carries one line about it instead (_banner).
+        env = {**env, "PYTHONWARNINGS": "ignore:You're running the worker with superuser"}
     return [
         runner.spawn("web", web, env),
         runner.spawn("worker", worker, env),
@@ -199,6 +276,10 @@ def _banner(cfg: dict, host: str, embedded: list[str], children: list[runner.Chi
     lines += [f"  embedded       {e}" for e in embedded] or ["  embedded       nothing"]
     lines.append(f"  database       {make_url(cfg['DATABASE_URL']).render_as_string()}")
     lines.append("  processes      " + ", ".join(f"{c.name} {c.proc.pid}" for c in children))
+    if os.geteuid() == 0:
+        lines.append(
+            "  note           running as root; on a server, run as a service user (deploy/)"
+        )
     lines.append("Press Ctrl-C to stop.\n")
     return "\n".join(lines)
 

@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from bot import clock, db
-from bot.models import Station
+from bot.column.directory import station_facts
 from publisher.site import build
 from publisher.story import load_all
 
@@ -28,7 +27,7 @@ def build_command() -> None:
     started = time.perf_counter()
     cfg = current_app.config
     loaded = load_all(cfg["CONTENT_DIR"])
-    stations = dict(db.session().execute(select(Station.code, Station.name)).all())
+    stations = station_facts(db.session())
     out = Path(cfg["SITE_DIR"])
     report = build(loaded.stories, out, cfg["SITE_URL"], clock.now(), stations=stations)
     seconds = time.perf_counter() - started

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot import db, store
 from bot.console import audit, passwords
@@ -80,19 +80,32 @@ def unbind(openid: str) -> None:
 
 
 @staff.command("list")
-@click.option("--station", "code", help="Only this station's staff.")
+@click.option(
+    "--station",
+    "code",
+    help="Only who answers for this station: its own staff, those above it, those below it.",
+)
 @with_appcontext
 def list_command(code: str | None) -> None:
-    """List bound staff, the stations they answer for, and their console role and login."""
+    """List bound staff, their station, role and login, and the villages a township's answer for."""
     query = staffing.bound(select(Staff)).order_by(Staff.station_id, Staff.id)
     session = db.session()
     if code:
         station = directory.by_code(session, code)
         if station is None:
             raise click.ClickException(f"没有编号为 {code} 的服务站")
-        query = query.where(Staff.station_id == station.id)
-    for member in session.scalars(query):
-        extra = f"\t{member.effective_role}" + (f"\t{member.login}" if member.login else "")
-        click.echo(
-            f"{member.station.code}\t{member.station.name}\t{member.name}\t{member.openid}{extra}"
-        )
+        answering = {s.id for s in directory.responsible_staff(session, station)}
+        below = directory.subtree_ids(session, station)
+        query = query.where(or_(Staff.id.in_(answering), Staff.station_id.in_(below)))
+    members = list(session.scalars(query))
+    if not members:
+        click.echo("没有绑定的工作人员" + (f"负责 {code}" if code else ""))
+    for member in members:
+        line = f"{member.station.code}\t{member.station.name}\t{member.name}\t{member.openid}"
+        line += f"\t{member.effective_role}" + (f"\t{member.login}" if member.login else "")
+        if member.station.level == "township":
+            villages = [
+                directory.short_name(v.name) for v in directory.children(session, member.station)
+            ]
+            line += f"\t另负责 {len(villages)} 个村：{'、'.join(villages)}" if villages else ""
+        click.echo(line)

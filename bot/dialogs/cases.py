@@ -27,7 +27,7 @@ from bot import db, queue, store
 from bot.care import contacts
 from bot.crypto import cipher
 from bot.dialogs import menu
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import HelpRequest, Staff, Station, Veteran
 from bot.records import directory
@@ -54,22 +54,7 @@ UP_WORDS = {"上级", "上一级"}
 _GAP = r"[\s\u3000杠\-－—–]*"
 CASE_NUMBER = re.compile(rf"(?:[QqＱｑ][ZzＺｚ])?{_GAP}([0-9０-９](?:{_GAP}[0-9０-９])*)")
 SEPARATORS = " \t\r\n,，、:：;；。"
-# A passive reply holds about 2,048 bytes (../shared/docs/wechat-platform.md).
-# bot/dialogs is to get a shared byte-capping helper (the voice work); until then, fit() here.
-REPLY_BYTES = 2048
 SHOWN_CHARS = 300
-
-
-def fit(head: str, lines: list[str], more: str, limit: int = REPLY_BYTES) -> str:
-    """head, then as many lines as fit in limit bytes, then more.format(n=lines left out)."""
-    body, used = [], len(head.encode()) + 1
-    for n, line in enumerate(lines):
-        tail = more.format(n=len(lines) - n)
-        if used + len(line.encode()) + 1 + len(tail.encode()) + 1 > limit:
-            return "\n".join([head, *body, tail])
-        body.append(line)
-        used += len(line.encode()) + 1
-    return "\n".join([head, *body])
 
 
 def make_desk() -> Desk:
@@ -188,8 +173,7 @@ def _station(desk: Desk, member: Staff, request: HelpRequest, words: str) -> Sta
         return found[0]
     if not found:
         return Reply(f"没有找到“{words}”服务站，请写服务站的名称或编号，或写“上级”。")
-    lines = [f"{s.code} {s.name}" for s in found[:5]]
-    return Reply(fit("有几个服务站都叫这个名字，请用编号转办：", lines, "……还有 {n} 个"))
+    return Reply(fitted("replies/case_stations.txt", "stations", found))
 
 
 def todo(member: Staff) -> Reply:
@@ -200,16 +184,26 @@ def todo(member: Staff) -> Reply:
     area = short_name(member.station.name)
     if not cases:
         return Reply(f"{area}现在没有待办的求助。")
-    late = sum(sla.overdue(r, desk.now) for r in cases)
-    head = f"{area}待办求助 {len(cases)} 件" + (f"，其中超期 {late} 件" if late else "") + "："
-    lines = [
-        f"{r.number} {sla.label(r, desk.now)} {short_name(r.station.name)} {r.category}："
-        + cut(r.description, 24)
+    rows = [
+        {
+            "number": r.number,
+            "label": sla.label(r, desk.now),
+            "station": short_name(r.station.name),
+            "category": r.category,
+            "text": cut(r.description, 24),
+        }
         for r in cases
     ]
-    url = desk.settings.public_url + "/console/"
-    tail = "发“签收 编号”签收，“帮助”看全部命令。"
-    return Reply(fit(head, [*lines, tail], "……还有 {n} 件，请到工作台查看：" + url))
+    text = fitted(
+        "replies/case_todo.txt",
+        "cases",
+        rows,
+        area=area,
+        total=len(cases),
+        late=sum(sla.overdue(r, desk.now) for r in cases),
+        url=desk.settings.public_url + "/console/",
+    )
+    return Reply(text)
 
 
 def help_for(member: Staff) -> Reply:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 
-from bot import db, queue
+from bot import db, queue, store
 from bot.care import greetings_send
 from bot.clock import utcnow
-from bot.column import publish_state
+from bot.column import publish_state, publishing
+from bot.column.settings import ColumnSettings
 from bot.dialogs import state
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Event
 from bot.models import Follower
+from bot.wechat import mass_finish
 
 
 def follower(openid: str) -> Follower:
@@ -66,12 +68,30 @@ def publish_job_finish(event: Event) -> Reply:
 
 
 def mass_send_job_finish(event: Event) -> Reply:
-    """Record how a greeting's mass send went (TotalCount, SentCount …) on its campaign.
+    """Record how a mass send went on its greeting campaign or its column story.
 
-    The fields go over as posted: a missing count stays missing, not 0.
+    The fields go over as posted: a missing count stays missing, not 0. An event
+    no send claims yet (sendall's answer was lost, or is still on its way) waits
+    in the mailbox for the send that learns its msg_id.
     """
-    greetings_send.record_finish(db.session(), event.fields)
+    if not _record_mass_finish(event.fields):
+        mass_finish.keep(store.client(), event.fields)
+        # The send may have saved its msg_id (and found the mailbox empty) meanwhile.
+        if _record_mass_finish(event.fields):
+            finish = mass_finish.read(event.fields)
+            mass_finish.take(store.client(), finish.msg_id if finish else None)
     return Reply.silent()
+
+
+def _record_mass_finish(fields) -> bool:
+    session = db.session()
+    if greetings_send.record_finish(session, fields):
+        return True
+    settings = ColumnSettings.from_config(current_app.config)
+    ids = publishing.record_mass_finish(session, settings, fields)
+    if ids:
+        queue.enqueue("tasks.outbox.deliver", ids)
+    return ids is not None
 
 
 HANDLERS = {

@@ -13,6 +13,7 @@ from bot.dialogs import (
     staff,
     state,
     station,
+    voice,
 )
 from bot.dialogs.reply import Reply
 from bot.dialogs.turn import Event, Turn
@@ -25,6 +26,8 @@ KEYWORDS = {
     "求助": help_request.start,
     "我的求助": help_request.my_requests,
     "进度": help_request.my_requests,
+    "找服务站": station.start,
+    # The menu button's old name: people keep saying what they learnt.
     "联系服务站": station.start,
     "服务站": station.start,
     "菜单": menu.show,
@@ -74,6 +77,12 @@ def handle(message: Message) -> Reply:
         text = message.text("Content").strip()
     elif kind == "voice":
         text = message.text("Recognition").strip(TRAILING)
+        media_id, fmt = message.text("MediaId"), message.text("Format")
+        if not text and media_id:
+            heard = voice.hear(media_id, fmt)
+            text = heard.text.strip(TRAILING)
+            if not text:
+                return voice.offer(openid, media_id, fmt, heard.audio)
         if not text:
             return menu.voice_unrecognised()
     else:
@@ -115,6 +124,11 @@ def _text(turn: Turn) -> Reply:
 
 def _continue(turn: Turn) -> Reply:
     current = state.load(turn.openid)
+    if current and current.get("dialog") == "voice":
+        # The call-back offer takes "1"; anything else goes to what the voice interrupted.
+        if (reply := voice.step(turn, current)) is not None:
+            return reply
+        current = state.load(turn.openid)
     if current and current.get("dialog") in DIALOGS:
         return DIALOGS[current["dialog"]](turn, current)
     # A case waiting on the follower's answer or rating takes their next message.

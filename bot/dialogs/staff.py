@@ -17,7 +17,7 @@ from flask import render_template
 from bot import clock, db
 from bot.care import contacts
 from bot.crypto import cipher
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import Staff
 from bot.records.directory import short_name
@@ -30,8 +30,6 @@ CONDOLENCE_WORDS = {"慰问名单"}
 # Between the command, the number and the note: what typing and speech put there.
 SEPARATORS = " \t\r\n\u3000,，、:：;；"
 NUMBER = re.compile(r"[0-9０-９A-Za-zＡ-Ｚａ-ｚ\-－—–_杠]+")
-# A passive reply holds at most 2048 bytes; a list line takes about 40.
-REPLY_ROWS = 30
 
 
 def handle(turn: Turn) -> Reply | None:
@@ -83,7 +81,9 @@ def log_contact(member: Staff, kind: str, number: str, note: str) -> Reply:
             render_template("replies/staff_refused.txt", file_no=shown, area=_area(member))
         )
     day = clock.today()
-    contacts.record(session, cipher(), veteran, kind, day, note, staff=member, source="wechat")
+    logged = contacts.record_once(
+        session, cipher(), veteran, kind, day, note, staff=member, source="wechat"
+    )
     session.commit()
     # The note is never logged: it may hold health or family matters.
     log.info("staff %s recorded a %s with veteran %s", member.id, kind, veteran.id)
@@ -101,6 +101,8 @@ def log_contact(member: Staff, kind: str, number: str, note: str) -> Reply:
             area=_area(member),
             remaining=len(remaining),
             remaining_visits=sum(d.needs_visit for d in remaining),
+            repeated=logged.contact is None,
+            earlier=logged.said(),
         )
     )
 
@@ -110,13 +112,14 @@ def due_list(member: Staff) -> Reply:
     day = clock.today()
     rows = contacts.due(db.session(), member.station, day)
     return Reply(
-        render_template(
+        fitted(
             "replies/staff_due.txt",
+            "rows",
+            rows,
             area=_area(member),
             month=f"{day.month}月",
             total=len(rows),
             visits=sum(d.needs_visit for d in rows),
-            rows=rows[:REPLY_ROWS],
             code=member.station.code,
         )
     )
@@ -127,13 +130,14 @@ def condolence_list(member: Staff) -> Reply:
     rows = contacts.condolence_list(db.session(), member.station)
     on, occasion = contacts.next_occasion(clock.today())
     return Reply(
-        render_template(
+        fitted(
             "replies/staff_condolence.txt",
+            "rows",
+            rows,
             area=_area(member),
             occasion=occasion,
             on=on,
             total=len(rows),
-            rows=rows[:REPLY_ROWS],
             code=member.station.code,
         )
     )
@@ -148,4 +152,5 @@ def _area(member: Staff) -> str:
 
 
 def _example(member: Staff) -> str:
-    return f"{member.station.code}-0001"
+    """A real 统一编号 from the member's area, so the example can be sent as it is."""
+    return contacts.example_file_no(db.session(), member.station) or f"{member.station.code}-0001"

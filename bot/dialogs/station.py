@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot import db, store
 from bot.dialogs import choices
 from bot.dialogs import state as dialog_state
-from bot.dialogs.reply import Reply
+from bot.dialogs.reply import Reply, fitted
 from bot.dialogs.turn import Turn
 from bot.models import Station
 from bot.records import directory
@@ -45,7 +45,8 @@ def start(turn: Turn) -> Reply:
     if not directory.of_level(session, "township"):
         return Reply(render_template("replies/station_none.txt"))
     current = {"dialog": "station"}
-    reply = ask_township(current, intro=render_template("replies/station_intro.txt"))
+    intro = render_template("replies/station_intro.txt")
+    reply = ask_township(current, intro=intro, allow_township=True)
     dialog_state.save(turn.openid, current)
     return reply
 
@@ -66,7 +67,22 @@ def nearest(turn: Turn) -> Reply:
     if found is None:
         return Reply(render_template("replies/station_none.txt"))
     station, km = found
+    if km > current_app.config["NEAREST_STATION_MAX_KM"]:
+        return _far_away(km)
     return contact(station, km=km)
+
+
+def _far_away(km: float, then: str = "") -> Reply:
+    """A place beyond every station's reach: say so, and give the county centres' phones."""
+    counties = [c for c in directory.of_level(db.session(), "county") if c.phone]
+    return Reply(
+        render_template(
+            "replies/station_far.txt",
+            distance=_distance(km),
+            counties=[(choices.short_name(c.name), c.phone) for c in counties],
+            then=then,
+        )
+    )
 
 
 def contact(station: Station, km: float | None = None) -> Reply:
@@ -74,14 +90,14 @@ def contact(station: Station, km: float | None = None) -> Reply:
     line = [s for s in station.lineage() if s.level in ("village", "township")] or [station]
     cards = [directory.Card(*(getattr(s, f) for f in directory.CARD_FIELDS)) for s in line]
     distance = None if km is None else _distance(km)
-    return Reply(render_template("replies/station_contact.txt", stations=cards, distance=distance))
+    return Reply(fitted("replies/station_contact.txt", "stations", cards, distance=distance))
 
 
 @functools.lru_cache(maxsize=4096)
 def _registered_contact(cards: tuple[directory.Card, ...]) -> str:
     # Keyed by the cards' content, so it can never answer with old details;
     # the cards themselves come from the directory's cache on most calls.
-    return render_template("replies/station_contact.txt", stations=cards, registered=True)
+    return fitted("replies/station_contact.txt", "stations", cards, registered=True)
 
 
 def init_app(app: Flask) -> None:
@@ -116,9 +132,17 @@ def init_app(app: Flask) -> None:
 # -- choosing a station (shared with registration and help requests) ----------
 
 
-def ask_township(current: dict, note: str = "", intro: str = "") -> Reply:
-    """Ask for the township: numbered when the list is short, by name otherwise."""
+def ask_township(
+    current: dict, note: str = "", intro: str = "", allow_township: bool = False
+) -> Reply:
+    """Ask for the township: numbered when the list is short, by name otherwise.
+
+    With one township in the directory there is nothing to choose: its villages
+    are asked straight away.
+    """
     townships = directory.of_level(db.session(), "township")
+    if len(townships) == 1 and directory.children(db.session(), townships[0]):
+        return ask_village(townships[0], current, allow_township, intro=intro)
     current["step"] = "township"
     listed = len(townships) <= choices.LIST_LIMIT
     current["options"] = [t.id for t in townships] if listed else []
@@ -132,10 +156,12 @@ def take_place(turn: Turn, current: dict, allow_township: bool = False) -> Stati
     text = turn.text
     if current.get("step") == "nearest":
         if text in YES:
-            return db.session().get(Station, current["nearest_id"])
+            return _accept_nearest(current, allow_township)
         if text in NO:
-            return ask_township(current)
-        # Anything else is read as a township name typed instead.
+            return ask_township(current, allow_township=allow_township)
+        if choices.number(text) is not None or not _names_a_place(text):
+            return _confirm_nearest(current, note="yes_or_no")
+        # A place's name typed instead of 是/不是 is taken as the answer.
     if current.get("step") == "village":
         return _take_village(text, current, allow_township)
     return _take_township(text, current, allow_township)
@@ -176,8 +202,30 @@ def _take_township(text: str, current: dict, allow_township: bool) -> Station | 
     return ask_township(current, note="not_found")
 
 
+def _names_a_place(text: str) -> bool:
+    session = db.session()
+    return any(
+        choices.pick(text, [s.name for s in directory.of_level(session, level)], False) is not None
+        for level in ("township", "village")
+    )
+
+
+def _accept_nearest(current: dict, allow_township: bool) -> Station | Reply:
+    """The offered station; above village level, the choice goes on below it when needed."""
+    chosen = db.session().get(Station, current["nearest_id"])
+    if chosen.level == "village" or allow_township:
+        return chosen
+    if chosen.level == "township":
+        return ask_village(chosen, current, allow_township)
+    return ask_township(current)
+
+
 def ask_village(
-    township: Station, current: dict, allow_township: bool = False, note: str = ""
+    township: Station,
+    current: dict,
+    allow_township: bool = False,
+    note: str = "",
+    intro: str = "",
 ) -> Station | Reply:
     """Ask for the village under a township; a township without villages is the answer."""
     villages = directory.children(db.session(), township)
@@ -186,11 +234,13 @@ def ask_village(
     listed = len(villages) <= choices.LIST_LIMIT
     current["step"], current["township_id"] = "village", township.id
     return Reply(
-        render_template(
+        fitted(
             "replies/station_choose_village.txt",
+            "options",
+            _labels(villages) if listed else [],
+            intro=intro,
             note=note,
             township=choices.short_name(township.name),
-            options=_labels(villages) if listed else [],
             example=choices.short_name(villages[0].name),
             allow_township=allow_township,
         )
@@ -220,32 +270,40 @@ def _offer_nearest(turn: Turn, current: dict) -> Reply:
     if found is None:
         return ask_township(current, note="no_nearby")
     station, km = found
-    current["step"], current["nearest_id"] = "nearest", station.id
-    township = station.ancestor("township") or station
+    if km > current_app.config["NEAREST_STATION_MAX_KM"]:
+        ask = ask_township(current)
+        return Reply(_far_away(km, then=ask.text).text)
+    current["step"], current["nearest_id"], current["nearest_km"] = "nearest", station.id, km
+    return _confirm_nearest(current)
+
+
+def _confirm_nearest(current: dict, note: str = "") -> Reply:
+    station = db.session().get(Station, current["nearest_id"])
+    township = station.ancestor("township") if station.level == "village" else None
     return Reply(
         render_template(
             "replies/station_confirm_nearest.txt",
-            village=choices.short_name(station.name),
-            township=choices.short_name(township.name),
-            distance=_distance(km),
+            note=note,
+            station=choices.short_name(station.name),
+            township=choices.short_name(township.name) if township else "",
+            distance=_distance(current["nearest_km"]),
         )
     )
 
 
 def _nearest(turn: Turn) -> tuple[Station, float] | None:
-    session = db.session()
-    return directory.nearest(session, turn.lat, turn.lon, "village") or directory.nearest(
-        session, turn.lat, turn.lon
-    )
+    # Every level: at the county town the county centre is nearer than any village.
+    return directory.nearest(db.session(), turn.lat, turn.lon)
 
 
 def _township_prompt(options: list[Station], townships: list[Station], note: str, intro: str = ""):
     return Reply(
-        render_template(
+        fitted(
             "replies/station_choose_township.txt",
+            "options",
+            _labels(options),
             intro=intro,
             note=note,
-            options=_labels(options),
             example=choices.short_name(townships[0].name) if townships else "九都镇",
         )
     )

@@ -9,6 +9,7 @@ from bot.models.requests import HelpRequest
 from bot.models.stations import Staff, Station
 from bot.models.stories import MediaUpload, PublishState
 from bot.models.veterans import FileChange, Veteran
+from bot.models.voice import VoiceMessage
 
 __all__ = [
     "AuditLog",
@@ -26,4 +27,5 @@ __all__ = [
     "Staff",
     "Station",
     "Veteran",
+    "VoiceMessage",
 ]

@@ -13,6 +13,9 @@ from bot.models.stations import Station
 from bot.models.veterans import Veteran
 
 CATEGORIES = ("就业创业", "帮扶解困", "信访", "权益保障", "政策咨询", "其他")
+# A request's kind when a follower who could not be understood asks to be called
+# back (a voice message without text); not one a follower picks from the list.
+CALLBACK = "回电"
 # The case lifecycle (bot/requests/workflow.py): 已提交 →签收→ 已签收 → 办理中 →办结→
 # 已办结 →评价→ 已评价, with 待补充 while the veteran is asked for more. 转办 and
 # 督办 are steps in the timeline, not states; 超期 is worked out from the deadlines.

@@ -81,9 +81,7 @@ def answer(desk: Desk, request: HelpRequest, text: str) -> None:
         public=True,
     )
     staff = _handlers(desk, request)
-    notices.tell_staff(
-        desk, request, event, staff, "求助人已补充", "求助人已回复补充内容，请查看。"
-    )
+    notices.tell_staff(desk, request, event, staff)
 
 
 def rate(desk: Desk, request: HelpRequest, rating: str) -> None:

@@ -38,7 +38,7 @@ def escalate(desk: Desk, request: HelpRequest, why: str) -> None:
         note=why,
         station=target,
     )
-    notices.tell_staff(desk, request, event, staff, "督办求助", why)
+    notices.tell_staff(desk, request, event, staff)
     if not staff:
         log.warning(
             "case %s escalated to station %s, where no staff is bound", request.id, target.id

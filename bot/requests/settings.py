@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.wechat.templates import TemplateSpec
+
 PETITION = "信访"
+# A template left unset: its notices are not sent, and that is logged.
+_NO_STAFF_TEMPLATE = TemplateSpec("help_request", "", ())
+_NO_PROGRESS_TEMPLATE = TemplateSpec("case_progress", "", ())
 
 
 @dataclass(frozen=True)
@@ -17,9 +22,11 @@ class CaseSettings:
     resolve_days: int = 5  # CASE_RESOLVE_DAYS
     resolve_days_by_category: Mapping[str, int] = field(default_factory=dict)
     petition_days: int = 60  # CASE_PETITION_RESOLVE_DAYS
-    staff_template: str = ""  # WECHAT_TEMPLATE_HELP_REQUEST: staff notices
-    progress_template: str = ""  # WECHAT_TEMPLATE_CASE_PROGRESS: the veteran's notices
+    # Staff notices (WECHAT_TEMPLATE_HELP_REQUEST) and the veteran's (…_CASE_PROGRESS).
+    staff_template: TemplateSpec = _NO_STAFF_TEMPLATE
+    progress_template: TemplateSpec = _NO_PROGRESS_TEMPLATE
     public_url: str = "http://127.0.0.1:5000"  # PUBLIC_URL
+    secret_key: str = ""  # SECRET_KEY: signs the link to a call-back's recordings
 
     @classmethod
     def from_config(cls, cfg: Mapping) -> CaseSettings:
@@ -29,9 +36,10 @@ class CaseSettings:
             resolve_days=int(cfg["CASE_RESOLVE_DAYS"]),
             resolve_days_by_category=dict(cfg["CASE_RESOLVE_DAYS_BY_CATEGORY"]),
             petition_days=int(cfg["CASE_PETITION_RESOLVE_DAYS"]),
-            staff_template=cfg["WECHAT_TEMPLATE_HELP_REQUEST"],
-            progress_template=cfg["WECHAT_TEMPLATE_CASE_PROGRESS"],
+            staff_template=cfg["TEMPLATES"]["help_request"],
+            progress_template=cfg["TEMPLATES"]["case_progress"],
             public_url=cfg["PUBLIC_URL"],
+            secret_key=cfg["SECRET_KEY"],
         )
 
     @property

@@ -12,8 +12,10 @@ the reason in plain words.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.models import HelpRequest, Staff, Station
-from bot.requests import notices, routing, sla, timeline, wording
+from bot.requests import notices, recordings, routing, sla, timeline, wording
 from bot.requests.desk import Desk
 
 OPEN = ("已提交", "已签收", "办理中", "待补充")
@@ -44,8 +46,13 @@ def open_case(
     veteran_id: int | None = None,
     phone: str = "",
     kind: str = "求助",
+    voice_ids: Sequence[int] = (),
 ) -> tuple[HelpRequest, list[Staff]]:
-    """File a case, set its deadlines and tell its staff (no commit); the case and who was told."""
+    """File a case, set its deadlines and tell its staff (no commit); the case and who was told.
+
+    voice_ids: the requester's recordings, filed with a call-back; its staff
+    notices then open the recordings (bot.requests.notices.staff_link).
+    """
     request = HelpRequest(
         openid=openid,
         veteran_id=veteran_id,
@@ -63,11 +70,12 @@ def open_case(
     timeline.record(
         desk.session, desk.cipher, request, "提交", at=desk.now, actor="veteran", to_status="已提交"
     )
+    recordings.attach(desk.session, request, list(voice_ids))
     told = routing.responsible(desk.session, station)
-    url = desk.settings.case_url(request.number)
+    url = notices.staff_link(desk, request)
     for row_id in notices.add(desk.session, request, desk.settings.staff_template, url):
         desk.sent(row_id)
-    return request, told if desk.settings.staff_template else []
+    return request, told if desk.settings.staff_template.template_id else []
 
 
 def accept(desk: Desk, request: HelpRequest, member: Staff) -> None:
@@ -137,7 +145,7 @@ def transfer(desk: Desk, request: HelpRequest, member: Staff, to: Station, why: 
         station=to,
     )
     staff = routing.responsible(desk.session, to)
-    notices.tell_staff(desk, request, event, staff, "转办求助", "已转到贵站办理，请尽快签收。")
+    notices.tell_staff(desk, request, event, staff)
     text = wording.transferred(request.number, wording.station_words(to.name))
     notices.tell_veteran(desk, request, event, text, "已转办")
 

@@ -16,6 +16,8 @@ from bot.sandbox.platform import (
     CONTENT_LIMIT,
     DRAFT_LIMITS,
     MASS_PER_FOLLOWER_PER_MONTH,
+    MASS_REPEAT_SECONDS,
+    MASS_SENT,
     MATERIAL_IMAGE_BYTES,
     PlatformState,
 )
@@ -24,10 +26,11 @@ from bot.sandbox.platform import (
 EVENT_SENDER = "o-sandbox-admin"
 
 
-def _event(state: PlatformState, name: str, fields: dict) -> str:
-    """The plaintext XML of one platform event, addressed to the account."""
+def _event(state: PlatformState, name: str, fields: dict, blank_account: bool = False) -> str:
+    """The plaintext XML of one platform event, addressed to the account (or to nobody)."""
+    account = state.webhook.account if state.webhook else ""
     body = {
-        "ToUserName": state.webhook.account if state.webhook else "",
+        "ToUserName": "" if blank_account else account,
         "FromUserName": EVENT_SENDER,
         "CreateTime": str(int(time.time())),
         "MsgType": "event",
@@ -42,8 +45,21 @@ def article_url(job: dict) -> str:
 
 
 def mass_send_job_finish(state: PlatformState, msg_id: int) -> str:
-    """MASSSENDJOBFINISH for one mass send, with the counts the emulator recorded."""
-    return _event(state, "MASSSENDJOBFINISH", state.mass_finish(msg_id))
+    """MASSSENDJOBFINISH for one mass send, with the counts the emulator recorded.
+
+    With state.mass_event_blank_account its ToUserName is empty, as in real samples.
+    """
+    blank = state.mass_event_blank_account
+    return _event(state, "MASSSENDJOBFINISH", state.mass_finish(msg_id), blank_account=blank)
+
+
+def _job_status(state: PlatformState, job: dict) -> int:
+    """A publish job's status as of this look: 1 (publishing) for its first
+    publish_pending_polls looks (freepublish/get or batchget), then the verdict. Call locked."""
+    job["polls"] += 1
+    status = 1 if job["polls"] <= state.publish_pending_polls else state.publish_verdict
+    job["status"] = status
+    return status
 
 
 def publish_job_finish(state: PlatformState, publish_id: str) -> str:
@@ -127,6 +143,8 @@ def register(
             # Also a cover deleted from the 素材库 since it was uploaded (docs/wechat.md).
             if article.get("thumb_media_id") not in thumbs:
                 return error(40007, "invalid media_id")
+            if article.get("need_open_comment") and not state.comments_enabled:
+                return error(88000, "without comment privilege")
         media_id = "draft-" + secrets.token_hex(10)
         with state.lock:
             state.drafts.append({"media_id": media_id, "articles": articles, "used": False})
@@ -150,27 +168,23 @@ def register(
         media_id = (request.get_json(force=True) or {}).get("media_id")
         with state.lock:
             draft = state.draft(media_id)
-            if draft is None:
+            # A published (or mass-sent) draft has left the draft box: submitting it
+            # again is refused like any unknown media_id (docs/wechat.md).
+            if draft is None or draft["used"]:
                 return error(40007, "invalid media_id")
-            # One publish job per draft: submitting the same draft again answers
-            # with the job it already has, so a resubmission never publishes twice.
-            job = next((p for p in state.publishes if p["media_id"] == media_id), None)
-            new = job is None
-            if new:
-                if draft["used"]:
-                    return error(40007, "invalid media_id")
-                draft["used"] = True
-                job = {
-                    "publish_id": str(2247483000 + len(state.publishes)),
-                    "msg_data_id": str(2247490000 + len(state.publishes)),
-                    "media_id": media_id,
-                    "polls": 0,
-                    "article_id": "art-" + secrets.token_hex(8),
-                }
-                state.publishes.append(job)
-        if new:
-            publish_id = job["publish_id"]
-            notify(lambda: publish_job_finish(state, publish_id))
+            draft["used"] = True
+            job = {
+                "publish_id": str(2247483000 + len(state.publishes)),
+                "msg_data_id": str(2247490000 + len(state.publishes)),
+                "media_id": media_id,
+                "articles": draft["articles"],
+                "polls": 0,
+                "article_id": "art-" + secrets.token_hex(8),
+                "at": time.time(),
+            }
+            state.publishes.append(job)
+        publish_id = job["publish_id"]
+        notify(lambda: publish_job_finish(state, publish_id))
         return jsonify(
             errcode=0, errmsg="ok", publish_id=job["publish_id"], msg_data_id=job["msg_data_id"]
         )
@@ -182,9 +196,7 @@ def register(
             job = next((p for p in state.publishes if p["publish_id"] == publish_id), None)
             if job is None:
                 return error(40007, "invalid publish_id")
-            job["polls"] += 1
-            status = 1 if job["polls"] <= state.publish_pending_polls else state.publish_verdict
-            job["status"] = status
+            status = _job_status(state, job)
         body = {"publish_id": publish_id, "publish_status": status}
         if status == 0:
             body["article_id"] = job["article_id"]
@@ -194,6 +206,31 @@ def register(
         elif status != 1:
             body["fail_idx"] = [1]
         return jsonify(body)
+
+    @app.route("/cgi-bin/freepublish/batchget", methods=["POST"])
+    def freepublish_batchget():
+        """The articles published successfully, newest first; at most 20 a page."""
+        body = request.get_json(force=True) or {}
+        offset, count = int(body.get("offset", 0)), int(body.get("count", 20))
+        if not 1 <= count <= 20:
+            return error(40035, "count must be 1 to 20")
+        no_content = bool(body.get("no_content"))
+        with state.lock:
+            done = [j for j in reversed(state.publishes) if _job_status(state, j) == 0]
+        items = []
+        for job in done[offset : offset + count]:
+            news = []
+            for article in job["articles"]:
+                shown = {k: v for k, v in article.items() if not (no_content and k == "content")}
+                news.append({**shown, "url": article_url(job), "is_deleted": False})
+            items.append(
+                {
+                    "article_id": job["article_id"],
+                    "content": {"news_item": news},
+                    "update_time": int(job["at"]),
+                }
+            )
+        return jsonify(total_count=len(done), item_count=len(items), item=items)
 
     @app.route("/cgi-bin/message/mass/sendall", methods=["POST"])
     def mass_sendall():
@@ -223,6 +260,9 @@ def register(
                 ),
                 None,
             )
+            if earlier is not None and now - earlier["at"] < MASS_REPEAT_SECONDS:
+                # Repeated too soon: WeChat says "retry later" and names nothing yet.
+                return error(45066, "clientmsgid is being processed, retry later")
             if earlier is not None:
                 # As WeChat does: the same clientmsgid within 24 h sends nothing and
                 # names the mass send it already made.
@@ -232,13 +272,15 @@ def register(
                 if draft is None or draft["used"]:
                     return error(40007, "invalid media_id")
                 draft["used"] = True
+            status = state.mass_status
             sent, filtered = [], []
             for openid in sorted(state.tagged.get(target["tag_id"], ())):
                 received = state.mass_received.setdefault(openid, {})
                 if received.get(month, 0) >= MASS_PER_FOLLOWER_PER_MONTH:
                     filtered.append(openid)
                     continue
-                received[month] = received.get(month, 0) + 1
+                if status == MASS_SENT:  # a failed send reaches nobody
+                    received[month] = received.get(month, 0) + 1
                 sent.append(openid)
             item = {
                 "msg_id": 1000000001 + len(state.mass_sends),
@@ -250,10 +292,12 @@ def register(
                 "clientmsgid": clientmsgid,
                 "sent": sent,
                 "filtered": filtered,
+                "status": status,
+                "article_url": f"https://mp.weixin.qq.com/s/mass-{secrets.token_hex(8)}",
                 "at": now,
             }
             state.mass_sends.append(item)
-            if text:  # the sandbox chat page shows what each follower received
+            if text and status == MASS_SENT:  # the sandbox chat page shows what each received
                 for openid in sent:
                     state.deliver("mass", openid, content=text)
         msg_id = item["msg_id"]
@@ -270,7 +314,10 @@ def register(
         """Every mass send so far: tag, clientmsgid, type and how many it reached."""
         with state.lock:
             items = [
-                {k: m.get(k) for k in ("msg_id", "tag_id", "clientmsgid", "msgtype", "content")}
+                {
+                    k: m.get(k)
+                    for k in ("msg_id", "tag_id", "clientmsgid", "msgtype", "content", "status")
+                }
                 | {"sent": len(m["sent"]), "filtered": len(m["filtered"])}
                 for m in state.mass_sends
             ]

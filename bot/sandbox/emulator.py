@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from bot.sandbox import articles, oauth
+from bot.sandbox import articles, media, menus, oauth, tags, templates, tokens
 from bot.sandbox.platform import PlatformState
 from bot.wechat.transport import sign
 
@@ -87,9 +87,9 @@ def create_emulator(state: PlatformState) -> Flask:
             "_sandbox"
         ):
             return None
-        if request.args.get("access_token") not in state.tokens:
-            return error(40001, "invalid credential, access_token is invalid or not latest")
-        return None
+        with state.lock:
+            refused = state.tokens.refusal(request.args.get("access_token"), time.time())
+        return error(*refused) if refused else None
 
     @app.after_request
     def _lose(response):
@@ -101,36 +101,6 @@ def create_emulator(state: PlatformState) -> Flask:
             delay = state.slow_answers.get(path, 0)
         time.sleep(delay)  # outside the lock: other calls go on meanwhile
         return response
-
-    @app.route("/cgi-bin/stable_token", methods=["POST"])
-    def stable_token():
-        body = request.get_json(force=True, silent=True) or {}
-        if body.get("appid") != state.appid or body.get("secret") != state.secret:
-            return error(40125, "invalid appsecret")
-        with state.lock:
-            state.token_fetches += 1
-            token = secrets.token_urlsafe(24)
-            state.tokens.add(token)
-        return jsonify(access_token=token, expires_in=7200)
-
-    @app.route("/cgi-bin/message/template/send", methods=["POST"])
-    def template_send():
-        body = request.get_json(force=True)
-        client_msg_id = body.get("client_msg_id") or ""
-        with state.lock:
-            # A repeat within 10 minutes is not delivered again; it is answered as the
-            # first send was (docs/wechat.md says why that reading).
-            earlier = client_msg_id and state.earlier_template(
-                body["touser"], client_msg_id, time.time()
-            )
-            item = earlier or state.deliver_template(
-                body["touser"],
-                client_msg_id,
-                template_id=body["template_id"],
-                data=body.get("data", {}),
-                url=body.get("url", ""),
-            )
-        return jsonify(errcode=0, errmsg="ok", msgid=item["msgid"])
 
     @app.route("/cgi-bin/message/custom/send", methods=["POST"])
     def custom_send():
@@ -162,47 +132,20 @@ def create_emulator(state: PlatformState) -> Flask:
         state.heard_from(openid)
         return error(0, "ok")
 
-    @app.route("/cgi-bin/tags/get")
-    def tags_get():
-        with state.lock:
-            tags = [
-                {"id": i, "name": n, "count": len(state.tagged.get(i, ()))}
-                for i, n in state.tags.items()
-            ]
-        return jsonify(tags=tags)
-
-    @app.route("/cgi-bin/tags/create", methods=["POST"])
-    def tags_create():
-        name = request.get_json(force=True)["tag"]["name"]
-        with state.lock:
-            if name in state.tags.values():
-                return error(45157, "tag name already exists")
-            if len(state.tags) >= 100:
-                return error(45056, "too many tags")
-            tag_id = 100 + len(state.tags)
-            state.tags[tag_id] = name
-        return jsonify(tag={"id": tag_id, "name": name})
-
-    @app.route("/cgi-bin/tags/members/batchtagging", methods=["POST"])
-    def tags_batch():
-        body = request.get_json(force=True)
-        with state.lock:
-            if body["tagid"] not in state.tags:
-                return error(45059, "tag does not exist")
-            state.tagged.setdefault(body["tagid"], set()).update(body["openid_list"])
-        return error(0, "ok")
-
     @app.route("/cgi-bin/menu/create", methods=["POST"])
     def menu_create():
         body = request.get_json(force=True)
-        buttons = body.get("button", [])
-        if not 1 <= len(buttons) <= 3 or any(len(b.get("sub_button", [])) > 5 for b in buttons):
-            return error(40016, "invalid button size")
+        if refused := menus.fault(body):
+            return error(*refused)
         with state.lock:
             state.menu = body
         return error(0, "ok")
 
+    tokens.register(app, state, error)
+    tags.register(app, state, error)
     articles.register(app, state, error, lambda build: notify(state, build))
+    media.register(app, state)
+    templates.register(app, state, error)
     oauth.register(app, state, error)
 
     @app.route("/_sandbox/messages/<openid>")

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from bot.sandbox.oauth import OAuthState
+from bot.sandbox.tokens import TokenBook
 
 # WeChat's publishing limits (see docs/wechat-platform.md, "Publishing articles").
 DRAFT_LIMITS = {"title": (32, 45003), "author": (16, 45110), "digest": (128, 45004)}
@@ -15,6 +16,12 @@ BODY_IMAGE_BYTES = 1024 * 1024
 MATERIAL_IMAGE_BYTES = 10 * 1024 * 1024
 MASS_PER_FOLLOWER_PER_MONTH = 4
 CLIENTMSGID_SECONDS = 24 * 3600
+# A repeat of a clientmsgid this soon after the first send answers 45066 ("retry later")
+# instead of 45065 (docs/wechat.md, "Mass sends").
+MASS_REPEAT_SECONDS = 60
+# MASSSENDJOBFINISH's Status when the send went out; anything else is a failure:
+# "send fail", or "err(n)" for a review that stopped it (err(20013) 涉嫌版权 …).
+MASS_SENT = "send success"
 # message/template/send's client_msg_id: one message per openid and id for 10 minutes
 # (service docs, api_sendtemplatemessage; docs/wechat.md).
 CLIENT_MSG_ID_SECONDS = 10 * 60
@@ -41,11 +48,14 @@ class PlatformState:
 
     appid: str
     secret: str
-    tokens: set[str] = field(default_factory=set)
+    tokens: TokenBook = field(default_factory=TokenBook)
     tags: dict[int, str] = field(default_factory=dict)
     tagged: dict[int, set[str]] = field(default_factory=dict)
+    deleted_tags: set[int] = field(default_factory=set)  # their ids are never given again
     menu: dict | None = None
     outbox: list[dict] = field(default_factory=list)
+    # The account's category templates: id -> bot.sandbox.templates.Template.
+    templates: dict = field(default_factory=dict)
     # (openid, client_msg_id) -> the template message it delivered, for repeats.
     template_ids: dict[tuple[str, str], dict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -53,6 +63,8 @@ class PlatformState:
     # customer-service messages they have had since (the window's rules).
     inbound: dict[str, float] = field(default_factory=dict)
     custom_sent: dict[str, int] = field(default_factory=dict)
+    # Temporary media (voice messages) by MediaId: audio, format, when (bot.sandbox.media).
+    media: dict[str, dict] = field(default_factory=dict)
     token_fetches: int = 0
     # Error codes to answer instead of the real thing, consumed one per call: path -> [codes]
     faults: dict[str, list[int]] = field(default_factory=dict)
@@ -84,20 +96,47 @@ class PlatformState:
     event_delay: float = EVENT_DELAY_SECONDS
     # Web authorisation (bot/sandbox/oauth.py): authorised domains and issued codes.
     oauth: OAuthState = field(default_factory=OAuthState)
+    # How the next mass sends end, as their MASSSENDJOBFINISH reports: "send success",
+    # "send fail" or "err(n)" (nobody receives a failed one).
+    mass_status: str = MASS_SENT
+    # Post MASSSENDJOBFINISH with an empty ToUserName, as real samples have shown.
+    mass_event_blank_account: bool = False
+    # Whether the account has comments (留言); draft/add with need_open_comment=1 on an
+    # account without them answers 88000.
+    comments_enabled: bool = True
 
     def mass_finish(self, msg_id: int) -> dict:
         """The fields WeChat's MASSSENDJOBFINISH event reports for one mass send."""
         with self.lock:
             item = next(m for m in self.mass_sends if m["msg_id"] == int(msg_id))
             total = len(item["sent"]) + len(item["filtered"])
-            return {
+            status = item["status"]
+            if status == MASS_SENT:
+                prepared, sent, errors = len(item["sent"]), len(item["sent"]), 0
+            elif status.startswith("err("):  # stopped by review: prepared for nobody
+                prepared = sent = errors = 0
+            else:  # "send fail": prepared for everyone, reached nobody
+                prepared, sent, errors = len(item["sent"]), 0, len(item["sent"])
+            fields = {
                 "MsgID": str(item["msg_id"]),
-                "Status": "send success",
+                "Status": status,
                 "TotalCount": str(total),
-                "FilterCount": str(len(item["sent"])),
-                "SentCount": str(len(item["sent"])),
-                "ErrorCount": "0",
+                "FilterCount": str(prepared),
+                "SentCount": str(sent),
+                "ErrorCount": str(errors),
             }
+            if item["msgtype"] == "mpnews" and status == MASS_SENT:
+                fields["ArticleUrlResult"] = {
+                    "Count": "1",
+                    "ResultList": {"item": {"ArticleIdx": "1", "ArticleUrl": item["article_url"]}},
+                }
+            return fields
+
+    def age_mass_sends(self, seconds: float) -> None:
+        """Move every mass send seconds into the past, as if that much time had gone by."""
+        with self.lock:
+            for item in self.mass_sends:
+                item["at"] -= seconds
 
     def deliver(self, kind: str, touser: str, **payload) -> dict:
         """Record a message as delivered to one follower."""
@@ -144,7 +183,7 @@ class PlatformState:
 
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as WeChat does after 7200 s or a reset."""
-        self.tokens.clear()
+        self.tokens.expire()
 
     def inject(self, path: str, *codes: int) -> None:
         """Make the next calls to path answer with these errcodes, in order."""
@@ -159,6 +198,9 @@ class PlatformState:
             self.mass_received.clear()
             self.publish_pending_polls = 0
             self.publish_verdict = 0
+            self.mass_status = MASS_SENT
+            self.mass_event_blank_account = False
+            self.comments_enabled = True
 
     def delete_material(self, media_id: str) -> bool:
         """Delete a permanent material, as an editor can in the 素材库; False if there is none.

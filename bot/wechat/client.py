@@ -10,18 +10,35 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from datetime import timedelta
 
 import redis
 import requests
 from flask import current_app
 
 from bot import store
+from bot.wechat import tags as user_tags
 from bot.wechat.errors import TOKEN_ERRORS, WeChatError, classify
 
 log = logging.getLogger(__name__)
 TIMEOUT = (3, 10)
 HTTP_POOL = 16
-TOKEN_MARGIN = 300  # refresh this many seconds before WeChat's expiry
+TOKEN_MARGIN = 300  # ask again when WeChat starts renewing: 5 minutes before expiry
+# stable_token's force_refresh refreshes at most once per 30 s (and 20 times a day);
+# one force per FORCE_GAP across every process (api_getstableaccesstoken; docs/wechat.md).
+FORCE_GAP = 30
+# A mass send repeated (same clientmsgid) within about a minute of the first is answered
+# 45066, "retry later"; only a repeat after that gets 45065 with the first msg_id.
+MASS_REPEAT_WAIT = timedelta(seconds=60)
+
+
+class RetryLater(WeChatError):
+    """A transient refusal that must not be retried before `wait` has passed."""
+
+    def __init__(self, errcode: int, errmsg: str, path: str, wait: timedelta):
+        super().__init__(errcode, errmsg, path)
+        self.wait = wait
 
 
 class WeChatClient:
@@ -38,10 +55,17 @@ class WeChatClient:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
         self.token_key = f"wechat:token:{appid}"
+        self.force_key = f"wechat:token:{appid}:forced"
 
     # -- token -------------------------------------------------------------
     def access_token(self, refused: str | None = None) -> str:
-        """The shared token; fetched under a lock when missing or when `refused` was rejected."""
+        """The shared token; fetched under a lock when missing or when `refused` was rejected.
+
+        A refused token is first asked for again in normal mode, which costs nothing
+        and returns the platform's current token (docs/wechat.md, "Access tokens").
+        Only when that is the very token refused is a refresh forced, and never within
+        FORCE_GAP seconds of another process's force.
+        """
         token = self.redis.get(self.token_key)
         if token and token != refused:
             return token
@@ -49,16 +73,33 @@ class WeChatClient:
             token = self.redis.get(self.token_key)
             if token and token != refused:  # another process refreshed while we waited
                 return token
-            body = {
-                "grant_type": "client_credential",
-                "appid": self.appid,
-                "secret": self.secret,
-                "force_refresh": refused is not None,
-            }
-            data = self._send("POST", "cgi-bin/stable_token", json_body=body)
+            data = self._stable_token(force=False)
+            if refused is not None and data["access_token"] == refused:
+                data = self._force_refresh(data)
             ttl = max(int(data.get("expires_in", 7200)) - TOKEN_MARGIN, 60)
             self.redis.set(self.token_key, data["access_token"], ex=ttl)
             return data["access_token"]
+
+    def _force_refresh(self, current: dict) -> dict:
+        """A forced new token, or `current` when a force went out less than FORCE_GAP ago.
+
+        The mark (the time of the force) is set before the call, atomically across
+        processes: a force whose answer was lost still counts, as it does for WeChat.
+        """
+        if not self.redis.set(self.force_key, f"{time.time():.3f}", nx=True, ex=FORCE_GAP):
+            log.warning("wechat token refused again within %ss of a forced refresh", FORCE_GAP)
+            return current
+        log.warning("wechat still issues the refused token; forcing a refresh")
+        return self._stable_token(force=True)
+
+    def _stable_token(self, force: bool) -> dict:
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.appid,
+            "secret": self.secret,
+            "force_refresh": force,
+        }
+        return self._send("POST", "cgi-bin/stable_token", json_body=body)
 
     # -- transport ---------------------------------------------------------
     def get(self, path: str, **params) -> dict:
@@ -136,20 +177,16 @@ class WeChatClient:
         return self.get("cgi-bin/tags/get").get("tags", [])
 
     def ensure_tag(self, name: str) -> int:
-        """The id of the tag called name, created if missing (cached in Redis)."""
-        key = f"wechat:tag:{self.appid}:{name}"
-        if cached := self.redis.get(key):
-            return int(cached)
-        found = next((t["id"] for t in self.tags() if t["name"] == name), None)
-        if found is None:
-            found = self.post("cgi-bin/tags/create", {"tag": {"name": name}})["tag"]["id"]
-        self.redis.set(key, found, ex=86400)
-        return int(found)
+        """The id of the tag called name, created if missing (cached in Redis; bot.wechat.tags)."""
+        return user_tags.tag_id(self, name)
 
-    def tag_users(self, tag_id: int, openids: list[str]) -> dict:
-        """Put followers under a tag."""
-        body = {"openid_list": openids, "tagid": tag_id}
-        return self.post("cgi-bin/tags/members/batchtagging", body)
+    def tag_users(self, tag_id: int, openids: list[str]) -> list[str]:
+        """Put followers under a tag id, 50 a call; the openids refused for carrying 20 tags."""
+        return user_tags.batch(self, tag_id, openids)
+
+    def tag(self, name: str, openids: list[str]) -> list[str]:
+        """Put followers under the tag called name, recovering a stale or fresh id (45159)."""
+        return user_tags.tag(self, name, openids)
 
     def create_menu(self, menu: dict) -> dict:
         """Install the custom menu."""
@@ -162,17 +199,58 @@ class WeChatClient:
         {"content": …}}. clientmsgid is the idempotency key: a repeat within 24 h
         sends nothing and WeChat answers 45065 naming the first send's msg_id,
         which is this send's outcome. None when WeChat names no msg_id.
+
+        A repeat too soon after the first is answered 45066: RetryLater, to be
+        retried (by a Celery countdown or a saved retry time, never a sleep here)
+        no sooner than MASS_REPEAT_WAIT; that retry gets the 45065.
         """
         body = {"filter": {"is_to_all": False, "tag_id": tag_id}, **message}
         body["clientmsgid"] = clientmsgid
         try:
             answer = self.post("cgi-bin/message/mass/sendall", body)
         except WeChatError as exc:
+            if exc.errcode == 45066:
+                raise RetryLater(exc.errcode, exc.errmsg, exc.path, MASS_REPEAT_WAIT) from exc
             if exc.errcode != 45065:
                 raise
             answer = getattr(exc, "body", None) or {}
         msg_id = answer.get("msg_id")
         return str(msg_id) if msg_id else None
+
+    def download_media(self, media_id: str, timeout: float | tuple = TIMEOUT) -> tuple[bytes, str]:
+        """media/get: a temporary media file's bytes and content type (a voice message's audio).
+
+        The file comes back as it is; a refusal (40007 for an unknown or expired
+        id, WeChat keeps temporary media 3 days) comes back as JSON, whatever
+        the Content-Type says. A refused token is refreshed once, as call() does.
+        """
+        token = self.access_token()
+        try:
+            return self._fetch_media(media_id, token, timeout)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+        return self._fetch_media(media_id, self.access_token(refused=token), timeout)
+
+    def _fetch_media(self, media_id: str, token: str, timeout) -> tuple[bytes, str]:
+        path = "cgi-bin/media/get"
+        try:
+            resp = self.http.get(
+                f"{self.base_url}/{path}",
+                params={"access_token": token, "media_id": media_id},
+                timeout=timeout,
+            )
+            resp.raise_for_status()
+        except requests.RequestException as exc:
+            raise WeChatError(None, type(exc).__name__, path) from exc
+        kind = resp.headers.get("Content-Type", "").split(";")[0].strip()
+        if kind in ("application/json", "text/plain") or resp.content[:1] == b"{":
+            try:
+                result = resp.json()
+            except ValueError as exc:
+                raise WeChatError(None, type(exc).__name__, path) from exc
+            raise classify(int(result.get("errcode") or -1), result.get("errmsg", ""), path)
+        return resp.content, kind
 
 
 def client() -> WeChatClient:

@@ -5,7 +5,10 @@ from __future__ import annotations
 # WeChat allows 3 top buttons of up to 5 sub-buttons each. Registration and help
 # requests are the things a veteran does, so they share one "办事" button; the
 # station is one tap away; the showcase column opens the website.
+# A phone shows 4 Chinese characters of a top button and 8 of a sub-button and
+# cuts the rest to "..." (docs/wechat.md, "Menu"): "联系服务站" showed as "联系服务...".
 BUSINESS = "办事"
+STATION = "找服务站"
 
 
 def layout(site_url: str) -> dict:
@@ -20,7 +23,7 @@ def layout(site_url: str) -> dict:
                     {"type": "click", "name": "我的求助", "key": "MY_REQUESTS"},
                 ],
             },
-            {"type": "click", "name": "联系服务站", "key": "STATION"},
+            {"type": "click", "name": STATION, "key": "STATION"},
             {"type": "view", "name": "风采录", "url": site_url.rstrip("/") + "/"},
         ]
     }

@@ -43,6 +43,7 @@ CODES: dict[int | None, Meaning] = {
     40016: Meaning(PERMANENT, "菜单按钮数量不符合要求"),
     40032: Meaning(PERMANENT, "一次打标签的人数超过 50 人"),
     40035: Meaning(PERMANENT, "请求参数不合法"),
+    40037: Meaning(PERMANENT, "模板 id 无效：公众号没有这个模板，请核对模板设置"),
     40125: Meaning(PERMANENT, "AppSecret 无效，请核对公众号配置"),
     # Web authorisation (bot/wechat/oauth.py): a code is good once, for 5 minutes.
     40002: Meaning(PERMANENT, "grant_type 不合法"),

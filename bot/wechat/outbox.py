@@ -26,16 +26,17 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
 import redis
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import clock, retry
 from bot.models import OutboxMessage
+from bot.wechat import template_faults
 from bot.wechat.client import WeChatClient
 from bot.wechat.errors import QuotaExceeded, WeChatError
 
@@ -87,6 +88,9 @@ class Delivery:
     failed: int = 0
     waiting: int = 0
     retry_at: datetime | None = None  # the earliest next attempt of those waiting
+    # Templates WeChat refused as unusable (47003, 40037), and templates that delivered.
+    refused: dict[str, int] = field(default_factory=dict)
+    working: set[str] = field(default_factory=set)
 
 
 def add(
@@ -177,10 +181,38 @@ def deliver(
             outcomes = pool.map(lambda message: _send(wechat, message), claimed)
             for message, outcome in zip(claimed, outcomes, strict=True):
                 settled.append(_settle(message, outcome, now, done))
+                _note_template(message, outcome, done)
                 if len(settled) == SETTLE_EVERY:
                     _save(session, settled)
         _save(session, settled)
+    _report_templates(wechat, done)
     return done
+
+
+def _note_template(message, outcome: str | Exception, done: Delivery) -> None:
+    template_id = message.template_id
+    if not template_id:
+        # A customer-service row: only its template fallback can be refused as unusable,
+        # and a sent one may never have tried it.
+        template_id = (message.data.get("fallback") or {}).get("template_id", "")
+        if not template_id or isinstance(outcome, str):
+            return
+    if isinstance(outcome, str):
+        done.working.add(template_id)
+        done.refused.pop(template_id, None)
+    elif isinstance(outcome, WeChatError) and outcome.errcode in template_faults.CODES:
+        done.refused[template_id] = outcome.errcode
+        done.working.discard(template_id)
+
+
+def _report_templates(wechat: WeChatClient, done: Delivery) -> None:
+    """Record refused templates (for /healthz and the editors), forget ones that work again."""
+    try:
+        for template_id, errcode in done.refused.items():
+            template_faults.record(wechat.redis, template_id, errcode)
+        template_faults.clear(wechat.redis, done.working)
+    except redis.RedisError as exc:  # the rows are settled; only the report is lost
+        log.warning("outbox: template faults not recorded (%s)", type(exc).__name__)
 
 
 def oldest_unsent(session: Session) -> datetime | None:
@@ -197,6 +229,45 @@ def unsettled(session: Session, failed_limit: int = 50) -> list[OutboxMessage]:
         *session.scalars(waiting.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)),
         *session.scalars(failed.order_by(OutboxMessage.id.desc()).limit(failed_limit)),
     ]
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete the rows sent before `before` (naive UTC) and commit; how many.
+
+    Only sent rows: pending, sending and failed ones still matter to someone.
+    A pruned key may be written again, so `before` must lie further back than
+    any rerun that could write it (config.OUTBOX_MIN_KEEP_DAYS).
+    """
+    table = _TABLE
+    gone = session.execute(
+        delete(table).where(table.c.state == "sent", table.c.sent_at < before)
+    ).rowcount
+    session.commit()
+    return gone
+
+
+def reopen(session: Session, key: str, now: datetime | None = None) -> OutboxMessage | None:
+    """Make a failed row pending again, due now, and commit; the row, or None if not failed.
+
+    For after its cause was fixed (a template id, a staff member who followed
+    again): the next deliver or sweep sends it, under its same key.
+    """
+    table = _TABLE
+    reopened = session.execute(
+        table.update()
+        .where(table.c.key == key, table.c.state == "failed")
+        .values(
+            state="pending",
+            reason=None,
+            next_attempt_at=now or clock.utcnow(),
+            version=table.c.version + 1,
+        )
+    ).rowcount
+    session.commit()
+    if not reopened:
+        return None
+    query = select(OutboxMessage).where(OutboxMessage.key == key)
+    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def count_by_state(session: Session) -> dict[str, int]:

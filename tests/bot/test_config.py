@@ -51,6 +51,14 @@ def test_real_credentials_leave_the_sandbox_and_use_wechat(tmp_path):
     assert cfg["WECHAT_API_BASE_URL"] == "https://api.weixin.qq.com"
 
 
+def test_one_off_commands_link_to_the_port_of_the_last_run(tmp_path):
+    assert settings(tmp_path)["SITE_URL"] == "http://127.0.0.1:5000/column"
+    (tmp_path / "run.json").write_text('{"port": 5710, "pid": 1, "url": "http://127.0.0.1:5710"}')
+    assert settings(tmp_path)["SITE_URL"] == "http://127.0.0.1:5710/column"
+    assert settings(tmp_path)["PORT"] == 5710
+    assert settings(tmp_path, PORT="6000")["SITE_URL"] == "http://127.0.0.1:6000/column"
+
+
 def test_dotenv_is_read_and_the_environment_wins(tmp_path):
     (tmp_path / ".env").write_text("PORT=6000\nSITE_URL=https://example.org/col/\n")
     cfg = settings(tmp_path, PORT="7000")
@@ -69,11 +77,14 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path):
         ({"IMPORT_MAX_FAULTS": "0"}, "IMPORT_MAX_FAULTS: must be a whole number above 0"),
         ({"LOCK_SECONDS": "0"}, "LOCK_SECONDS: must be a whole number above 0"),
         ({"WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "5m"}, "WEBHOOK_MAX_CLOCK_SKEW"),
+        ({"OUTBOX_KEEP_DAYS": "7"}, "OUTBOX_KEEP_DAYS: must be a whole number of days, 14"),
+        ({"OUTBOX_KEEP_DAYS": "ninety"}, "OUTBOX_KEEP_DAYS"),
         ({"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s"}, "WECHAT_TOKEN"),
         ({"CASE_ACCEPT_HOURS": "0"}, "CASE_ACCEPT_HOURS: must be a whole number above 0"),
         ({"CASE_RESOLVE_DAYS_BY_CATEGORY": "看病:3"}, "CASE_RESOLVE_DAYS_BY_CATEGORY"),
         ({"CASE_RESOLVE_DAYS_BY_CATEGORY": "就业创业:soon"}, "CASE_RESOLVE_DAYS_BY_CATEGORY"),
         ({"PUBLIC_URL": "example.org"}, "PUBLIC_URL"),
+        ({"VETERAN_TAG": "凉山州退役军人服务对象"}, "VETERAN_TAG: 1 to 21 bytes"),
     ],
 )
 def test_bad_settings_refuse_to_start_and_name_the_setting(tmp_path, env, named):
@@ -93,3 +104,30 @@ def test_case_limits_per_category_and_for_petitions(tmp_path):
         60,
     ]
     assert cases.case_url("QZ000001") == "http://127.0.0.1:5000/console/requests/QZ000001"
+
+
+def test_a_template_mapping_that_cannot_work_stops_the_start(tmp_path):
+    with pytest.raises(ConfigError, match="station is Chinese text and cannot go in"):
+        settings(
+            tmp_path,
+            WECHAT_TEMPLATE_HELP_REQUEST="tpl-1",
+            WECHAT_TEMPLATE_HELP_REQUEST_FIELDS="number:character_string1,station:character_string2",
+        )
+
+
+def test_a_real_template_id_needs_its_field_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="WECHAT_TEMPLATE_CARE_REMINDER_FIELDS: required"):
+        settings(
+            tmp_path,
+            WECHAT_APP_ID="wx1",
+            WECHAT_APP_SECRET="s",
+            WECHAT_TOKEN="t",
+            WECHAT_TEMPLATE_CARE_REMINDER="tpl-care",
+        )
+
+
+def test_the_sandbox_maps_every_notice_onto_its_example_template(tmp_path):
+    templates = settings(tmp_path)["TEMPLATES"]
+    assert templates["help_request"].template_id == "sandbox-help"
+    assert dict(templates["help_request"].keys)["number"] == "character_string1"
+    assert all(t.template_id for t in templates.values())

@@ -15,6 +15,7 @@ from bot.requests import escalation
 from bot.wechat import outbox
 from bot.wechat.client import client
 from tests.fixtures import factories, wiring
+from tests.fixtures.templates import shown
 
 VETERAN = "o-case-veteran"
 VILLAGE_STAFF = "o-staff-haogu"
@@ -66,8 +67,14 @@ def test_a_case_is_taken_asked_answered_resolved_and_rated(wechat, session, vete
     request = file_request(wechat, session)
     deliver(session)
     (notice,) = received(platform, VILLAGE_STAFF)
-    # The staff's notice carries the request's text (cut to a field) and opens the case page.
-    assert notice["data"]["keyword5"]["value"] == "家里房子漏雨，想申请帮扶"
+    # The staff's notice names the case; its text is behind the link, on the case page.
+    said = shown(notice)
+    assert (said["求助编号"], said["求助类别"], said["服务站"]) == (
+        request.number,
+        "帮扶解困",
+        "好谷村",
+    )
+    assert "漏雨" not in str(notice)
     assert notice["url"].endswith(f"/console/requests/{request.number}")
 
     taken = wechat.send_text(VILLAGE_STAFF, f"签收 {request.number}")
@@ -89,7 +96,9 @@ def test_a_case_is_taken_asked_answered_resolved_and_rated(wechat, session, vete
     confirmed = wechat.send_text(VETERAN, "三组，靠河边那家")
     assert "已收到您的补充" in confirmed and request.number in confirmed
     deliver(session)
-    assert "求助人已补充" in received(platform, VILLAGE_STAFF)[-1]["data"]["first"]["value"]
+    # The staff hear again of the same case: the answer is on its page.
+    notices = received(platform, VILLAGE_STAFF)
+    assert [shown(m)["求助编号"] for m in notices] == [request.number] * 2
 
     done = wechat.send_text(VILLAGE_STAFF, f"办结 {request.number} 危房改造补助已批，下月到账")
     assert "已办结" in done
@@ -130,8 +139,9 @@ def test_dissatisfied_reopens_and_escalates_to_the_township(wechat, session, vet
         "九都镇退役军人服务站",
     )
     deliver(session)
-    firsts = [m["data"]["first"]["value"] for m in received(platform, TOWNSHIP_STAFF)]
-    assert sorted(f.split("：")[0] for f in firsts) == sorted(["督办求助", "新的求助"])
+    # The township heard of the new case, then of its 督办.
+    notices = received(platform, TOWNSHIP_STAFF)
+    assert [shown(m)["求助编号"] for m in notices] == [request.number] * 2
     assert any("已转到九都镇服务站督办" in m["content"] for m in received(platform, VETERAN))
 
 
@@ -151,10 +161,9 @@ def test_an_untaken_case_climbs_once_after_the_deadline(wechat, session, veteran
     case = session.get(HelpRequest, request.id)
     assert case.station.name == "好谷村退役军人服务站"  # the village stays responsible
     assert case.escalated_to.name == "九都镇退役军人服务站"
-    escalations = [
-        m for m in received(platform, TOWNSHIP_STAFF) if "督办" in m["data"]["first"]["value"]
-    ]
-    assert len(escalations) == 1
+    # The township was told of the new case when it was filed, and of its 督办 once.
+    notices = received(platform, TOWNSHIP_STAFF)
+    assert [shown(m)["求助编号"] for m in notices] == [request.number] * 2
     assert any(
         "已转到九都镇服务站督办" in m.get("content", "") for m in received(platform, VETERAN)
     )
@@ -221,7 +230,8 @@ def test_transfer_moves_the_case_and_its_scope(wechat, session, veteran, platfor
 
     assert "已把" in moved and "九都村退役军人服务站" in moved
     deliver(session)
-    assert "转办求助" in received(platform, OTHER_VILLAGE_STAFF)[-1]["data"]["first"]["value"]
+    (notice,) = received(platform, OTHER_VILLAGE_STAFF)
+    assert (shown(notice)["求助编号"], shown(notice)["服务站"]) == (request.number, "九都村")
     assert "已转到九都村服务站办理" in received(platform, VETERAN)[-1]["content"]
     assert "不在好谷村负责的范围内" in wechat.send_text(VILLAGE_STAFF, f"签收 {request.number}")
     assert wechat.send_text(OTHER_VILLAGE_STAFF, f"签收 {request.number}").startswith("已签收")
@@ -238,7 +248,12 @@ def test_the_veteran_hears_by_template_once_the_48_hour_window_closed(
 
     (told,) = received(platform, VETERAN)
     assert told["kind"] == "template" and told["template_id"] == "tpl-case-progress"
-    assert told["data"]["keyword2"]["value"] == "已签收"
+    said = shown(told)
+    assert (said["求助编号"], said["办理状态"], said["服务站"]) == (
+        request.number,
+        "已签收",
+        "好谷村服务站",
+    )
     assert told["url"].endswith(f"/console/requests/{request.number}")
 
 
@@ -252,7 +267,22 @@ def test_a_window_wechat_says_is_shut_falls_back_to_the_template(
     deliver(session)
 
     (told,) = received(platform, VETERAN)
-    assert told["kind"] == "template" and told["data"]["keyword1"]["value"] == request.number
+    assert told["kind"] == "template" and shown(told)["求助编号"] == request.number
+
+
+def test_a_fallback_template_the_account_lacks_shows_in_health(
+    wechat, client, session, veteran, platform
+):
+    request = file_request(wechat, session)
+    platform.inbound.clear()  # the window shut: the fallback template is tried
+    del platform.templates["tpl-case-progress"]  # deleted in the MP console
+
+    wechat.send_text(VILLAGE_STAFF, f"签收 {request.number}")
+    deliver(session)
+
+    assert received(platform, VETERAN) == []
+    health = client.get("/healthz").json
+    assert "40037" in health["templates"]["WECHAT_TEMPLATE_CASE_PROGRESS"]
 
 
 def test_with_nobody_bound_up_the_line_the_promise_is_honest(wechat, session):

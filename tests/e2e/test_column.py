@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -87,9 +89,35 @@ def test_column_serves_assets_feed_and_station_pages(built, client):
     assert len(feed.findall("{http://www.w3.org/2005/Atom}entry")) == 2
     station = fetch(client, "/column/stations/513429-107/").text
     assert "九都镇的秋收" in station and "九都镇服务站的早晨" in station
+    # What a reader wants from a station, from the directory `site build` read.
+    assert "九都镇政府一楼" in station and "周一至周五 9:00-17:00" in station
+    assert re.search(r'<a href="tel:083484\d{5}">0834-84\d{5}</a>', station)
     assert fetch(client, "/column/tags/%E8%80%81%E5%85%B5%E6%95%85%E4%BA%8B/").status == 200
     cover = fetch(client, "/column/jiudu-morning/" + _cover_name(client))
     assert cover.status == 200 and cover.mimetype == "image/jpeg"
+
+
+def test_every_link_of_the_served_site_answers_without_a_redirect(built, client):
+    seen, queue = set(), ["/column/"]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        answer = fetch(client, path)
+        assert answer.status == 200, path  # not a redirect to a 404, nor a 404
+        if answer.mimetype != "text/html":
+            continue
+        for href in re.findall(r'(?:href|src)="([^"]+)"', answer.text):
+            target = urlsplit(urljoin(f"http://localhost{path}", href))
+            if target.netloc == "localhost":
+                queue.append(target.path)
+    assert {"/column/subscribe/", "/column/feed.xml", "/column/stations/513429-107/"} <= seen
+    assert any(p.startswith("/column/tags/") for p in seen)
+    # The feed, opened in a browser, brings its stylesheet.
+    feed = fetch(client, "/column/feed.xml").text
+    sheet = re.search(r'<\?xml-stylesheet type="text/css" href="([^"]+)"', feed)[1]
+    assert fetch(client, urljoin("/column/feed.xml", sheet)).mimetype == "text/css"
 
 
 def test_folders_without_a_slash_redirect_so_relative_links_work(built, client):

@@ -10,7 +10,7 @@ import pytest
 from celery.exceptions import Retry
 from sqlalchemy import update
 
-from bot import db
+from bot import clock, db
 from bot.care import greetings_send
 from bot.commands.greetings import greetings_group
 from bot.models import Campaign, PublishState
@@ -90,6 +90,18 @@ def test_one_text_per_county_tag_with_its_phone_and_never_to_all(session, vetera
     rows = campaigns(session)
     assert {r.state for r in rows.values()} == {"sent"}
     assert all(r.msg_id for r in rows.values())
+
+
+def test_muli_veterans_get_their_greeting_with_their_centres_phone(session, emulated, committed_db):
+    # 木里藏族自治县退役军人 is 33 bytes, over WeChat's 30: the tag is 木里县退役军人.
+    followers = liangshan(session, {"木里藏族自治县": "0834-6521000"})
+
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
+
+    (send,) = emulated.mass_sends
+    assert emulated.tags[send["tag_id"]] == "木里县退役军人"
+    assert "0834-6521000" in send["content"]
+    assert sorted(send["sent"]) == sorted(followers["木里藏族自治县"])
 
 
 def test_without_county_tags_the_greeting_goes_to_the_veterans_tag(app, session, emulated):
@@ -209,7 +221,7 @@ def test_the_daily_api_quota_stops_the_tag_for_the_day_until_sent_by_hand(
     assert len(emulated.mass_sends) == len(COUNTIES) - 1
     # The next day the bureau sends it by hand.
     runner = app.test_cli_runner()
-    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01", "--force"])
     assert result.exit_code == 0, result.output
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
 
@@ -220,11 +232,51 @@ def test_a_lost_answer_is_retried_with_the_same_clientmsgid(session, veterans, e
     failed = [o for o in outcomes if o.state == "failed"]
     assert len(failed) == 1 and "超时" in failed[0].reason
     assert len(emulated.mass_sends) == len(COUNTIES)  # it did go out
+    emulated.age_mass_sends(61)  # the retry comes a minute later: 45065, not 45066
     greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, reopen=True)
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
     row = campaigns(session)[failed[0].tag_name]
     first = next(m for m in emulated.mass_sends if m["clientmsgid"] == row.clientmsgid)
     assert row.state == "sent" and row.msg_id == str(first["msg_id"])  # from 45065's answer
+
+
+def test_a_repeat_within_a_minute_waits_a_minute_and_then_takes_the_first_send_and_its_counts(
+    app, session, veterans, emulated, wechat
+):
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
+    # Play a worker killed after sendall and before it saved the msg_id …
+    row = campaigns(session)["布拖县退役军人"]
+    first = next(m for m in emulated.mass_sends if m["clientmsgid"] == row.clientmsgid)
+    session.execute(
+        update(Campaign).where(Campaign.id == row.id).values(state="sending", msg_id=None)
+    )
+    session.commit()
+    # … and WeChat reporting the send finished while nobody knows its msg_id.
+    finish = emulated.mass_finish(first["msg_id"])
+    assert wechat.send("o-mass-system", "event", Event="MASSSENDJOBFINISH", **finish) is None
+
+    # The task resumes it at once: WeChat says "retry later" (45066), which is no failure
+    # of the send, and the task's retry waits at least a minute.
+    celery = celery_init_app(app)
+    task = celery.tasks["tasks.greetings.send_occasion"]
+    with pytest.raises(Retry) as retried:
+        task.apply(args=["army-day", "2027-08-01"], throw=True)
+    assert retried.value.when >= 60
+    row = campaigns(session)["布拖县退役军人"]
+    assert row.state == "failed" and "45066" in row.reason
+    # Nor does beat try again within the minute.
+    soon = datetime.now(UTC) + timedelta(seconds=50)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, now=soon)
+    assert emulated.calls.count(SENDALL) == len(COUNTIES) + 1
+
+    emulated.age_mass_sends(61)
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, now=later)
+    assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}
+    row = campaigns(session)["布拖县退役军人"]
+    # 45065 named the first send, and the event that came before it is on the campaign.
+    assert row.msg_id == str(first["msg_id"])
+    assert row.state == "finished" and (row.total_count, row.sent_count) == (2, 2)
 
 
 def test_a_worker_killed_while_sending_is_resumed_without_a_second_send(
@@ -238,6 +290,7 @@ def test_a_worker_killed_while_sending_is_resumed_without_a_second_send(
     )
     session.commit()
     calls = emulated.calls.count(SENDALL)
+    emulated.age_mass_sends(61)  # resumed a minute later
     greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
     assert emulated.calls.count(SENDALL) == calls + 1  # resent with the same clientmsgid …
     assert sends_per_tag(emulated) == {f"{c}退役军人": 1 for c in COUNTIES}  # … and dropped
@@ -313,10 +366,84 @@ def test_masssendjobfinish_through_the_webhook_records_the_counts(
     assert "成功 2 失败 0（send success）" in report.output
 
 
-def test_the_send_command_sends_and_says_so(app, veterans, emulated):
+def test_masssendjobfinish_with_an_empty_account_is_recorded(
+    app, session, veterans, emulated, wechat
+):
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
+    emulated.mass_event_blank_account = True
+    for send in emulated.mass_sends:
+        xml = wechat.xml(
+            "o-mass-system",
+            "event",
+            Event="MASSSENDJOBFINISH",
+            **emulated.mass_finish(send["msg_id"]),
+        ).replace("<ToUserName>gh_test</ToUserName>", "<ToUserName></ToUserName>")
+        assert "<ToUserName></ToUserName>" in xml
+        response = wechat.post(xml)
+        assert response.status_code == 200 and response.get_data(as_text=True) == "success"
+    rows = campaigns(session)
+    assert {r.state for r in rows.values()} == {"finished"}
+    assert {r.sent_count for r in rows.values()} == {2}
+
+
+def test_an_empty_account_is_still_refused_on_ordinary_messages(app, wechat):
+    for msg_type, fields in (("text", {"Content": "菜单"}), ("event", {"Event": "subscribe"})):
+        xml = wechat.xml("o-vet", msg_type, **fields)
+        xml = xml.replace("<ToUserName>gh_test</ToUserName>", "<ToUserName></ToUserName>")
+        assert wechat.post(xml).status_code == 400
+    # Even MASSSENDJOBFINISH must carry the field, empty or not.
+    xml = wechat.xml("o-mass-system", "event", Event="MASSSENDJOBFINISH", MsgID="1000000001")
+    xml = xml.replace("<ToUserName>gh_test</ToUserName>", "")
+    assert wechat.post(xml).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("status", "shown"),
+    [("send fail", "未送达（send fail）"), ("err(20013)", "涉嫌版权（err(20013)）")],
+)
+def test_a_mass_send_wechat_did_not_deliver_is_reported_undelivered_with_the_reason(
+    app, session, veterans, emulated, wechat, status, shown
+):
+    emulated.mass_status = status
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY)
+    for send in emulated.mass_sends:
+        finish = emulated.mass_finish(send["msg_id"])
+        wechat.send("o-mass-system", "event", Event="MASSSENDJOBFINISH", **finish)
+    for openids in veterans.values():  # nobody got it
+        assert all(emulated.messages_to(o) == [] for o in openids)
+    rows = campaigns(session)
+    assert {r.state for r in rows.values()} == {"undelivered"}
+    assert all(r.sent_count == 0 and shown in r.reason for r in rows.values())
+    report = app.test_cli_runner().invoke(greetings_group, ["report"])
+    assert report.output.count("未送达") >= len(COUNTIES) and "已送达" not in report.output
+    assert report.output.count(shown) == len(COUNTIES)
+    # Not sent again by beat: within 24 h WeChat would drop the repeat as 45065.
+    later = datetime.now(UTC) + timedelta(hours=1)
+    greetings_send.send_occasion(*wiring.care(), "army-day", ARMY_DAY, now=later)
+    assert len(emulated.mass_sends) == len(COUNTIES)
+
+
+def test_a_send_for_another_day_asks_for_force_and_sends_nothing(app, veterans, emulated):
     runner = app.test_cli_runner()
     result = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    assert result.exit_code == 1
+    assert "不是今天" in result.output and "--dry-run" in result.output
+    assert "--force" in result.output
+    assert emulated.mass_sends == []
+
+
+def test_a_send_dated_today_needs_no_force(app, veterans, emulated):
+    today = clock.today().isoformat()
+    result = app.test_cli_runner().invoke(greetings_group, ["send", "army-day", "--date", today])
+    assert result.exit_code == 0, result.output
+    assert len(emulated.mass_sends) == len(COUNTIES)
+
+
+def test_the_send_command_sends_and_says_so(app, veterans, emulated):
+    runner = app.test_cli_runner()
+    args = ["send", "army-day", "--date", "2027-08-01", "--force"]
+    result = runner.invoke(greetings_group, args)
     assert result.exit_code == 0, result.output
     assert result.output.count("已发送") == len(COUNTIES)
-    again = runner.invoke(greetings_group, ["send", "army-day", "--date", "2027-08-01"])
+    again = runner.invoke(greetings_group, args)
     assert again.exit_code == 0 and len(emulated.mass_sends) == len(COUNTIES)

@@ -7,8 +7,11 @@ import time
 import pytest
 from sqlalchemy import select
 
+from bot import clock
 from bot.models import HelpRequest
+from bot.records.directory import short_name
 from tests.fixtures import factories
+from tests.fixtures.templates import shown
 
 OPENID = "o-help-asker"
 
@@ -76,7 +79,25 @@ def test_category_by_number_or_name(wechat, session, veteran, answer, category):
     assert requests_of(session)[0].category == category
 
 
-@pytest.mark.parametrize("bad", ["7", "0", "看病", "嗯"])
+@pytest.mark.parametrize(
+    ("said", "category"),
+    [
+        ("找工作", "就业创业"),
+        ("想找个工作", "就业创业"),
+        ("就业", "就业创业"),
+        ("生活困难", "帮扶解困"),
+        ("看病", "帮扶解困"),
+        ("我要投诉", "信访"),
+        ("优待证", "权益保障"),
+        ("问问政策", "政策咨询"),
+    ],
+)
+def test_everyday_words_pick_the_category(wechat, veteran, said, category):
+    wechat.send_text(OPENID, "求助")
+    assert f"“{category}”" in wechat.send_text(OPENID, said)
+
+
+@pytest.mark.parametrize("bad", ["7", "0", "天气", "嗯", "工作和看病"])
 def test_unknown_category_is_asked_again(wechat, veteran, bad):
     wechat.send_text(OPENID, "求助")
 
@@ -159,12 +180,19 @@ def test_responsible_staff_receive_a_template_message(wechat, session, veteran, 
 
     wechat.converse(OPENID, "求助", "信访", "村里修路占了我家的地，没有补偿")
     (request,) = requests_of(session)
+    filed = clock.local(request.created_at)
 
     for member in (village_staff, township_staff):
         (message,) = wait_for_messages(platform, member.openid)
         assert message["kind"] == "template" and message["template_id"] == "tpl-help-request"
-        assert message["data"]["keyword1"]["value"] == request.number
-        assert message["data"]["keyword2"]["value"] == "信访"
+        # The account's category template, with its typed keys, as a phone shows it.
+        assert shown(message) == {
+            "求助编号": request.number,
+            "求助类别": "信访",
+            "服务站": short_name(veteran.station.name),
+            "提交时间": f"{filed:%Y}年{filed:%m}月{filed:%d}日 {filed:%H:%M}",
+        }
+        assert message["dropped"] == []  # nothing the platform no longer shows
     assert platform.messages_to(elsewhere.openid) == []
     assert platform.messages_to(OPENID) == []
 
@@ -199,3 +227,19 @@ def test_cancel_leaves_the_request_unfiled(wechat, session, veteran):
     assert "已取消" in wechat.send_text(OPENID, "取消")
     assert "请回复您要办的事" in wechat.send_text(OPENID, "想找份工作")
     assert requests_of(session) == []
+
+
+def test_my_requests_lists_as_many_as_a_reply_holds_and_counts_the_rest(wechat, session, veteran):
+    filed = [
+        factories.HelpRequestFactory(
+            openid=OPENID, station=veteran.station, number=f"QZ{i:06d}", status="已回访/关闭"
+        )
+        for i in range(1, 61)
+    ]
+
+    reply = wechat.send_text(OPENID, "我的求助")  # the driver refuses over 2,048 bytes
+
+    shown = [r.number for r in filed if r.number in reply]
+    assert len(shown) > 10  # not cut at a fixed count of rows
+    assert shown == [r.number for r in filed[-len(shown) :]]  # the latest ones
+    assert f"另有 {len(filed) - len(shown)} 条较早的未列出" in reply

@@ -74,4 +74,5 @@ def test_health_names_the_database_and_redis_when_both_answer(client):
         "database": "ok",
         "redis": "ok",
         "outbox_oldest_pending_seconds": None,
+        "templates": "ok",
     }

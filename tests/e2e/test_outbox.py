@@ -29,7 +29,7 @@ from bot.requests import notices
 from bot.wechat import outbox
 from bot.wechat.client import client as wechat_client
 from tasks import celery_init_app
-from tests.fixtures import factories
+from tests.fixtures import factories, wiring
 from tests.fixtures.proxy import CuttableProxy
 
 # Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
@@ -66,7 +66,7 @@ def file_requests(session, station, count: int) -> list[int]:
     ids = []
     for _ in range(count):
         request = factories.HelpRequestFactory(station=station)
-        ids += notices.add(session, request, "tpl-help-request")
+        ids += notices.add(session, request, wiring.template("help_request"))
         session.commit()
     return ids
 

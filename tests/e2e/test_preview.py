@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[2] / "content" / "articles"
+from bot.column.publish_state import DbStateStore
+from publisher.ports import ChannelState
+from tests.fixtures.ledgers import load_sample
+from tests.fixtures.stories import copy_shipped_content
 
 
 @pytest.fixture
@@ -20,9 +23,7 @@ def app_settings(app_settings):
 @pytest.fixture
 def articles(app) -> Path:
     """The shipped sample stories, copied into the test's CONTENT_DIR."""
-    root = Path(app.config["CONTENT_DIR"]) / "articles"
-    shutil.copytree(SAMPLES, root)
-    return root
+    return copy_shipped_content(Path(app.config["CONTENT_DIR"])) / "articles"
 
 
 def srcs(html: str) -> list[str]:
@@ -66,10 +67,82 @@ def test_the_wechat_preview_is_the_article_in_a_phone_frame(client, articles):
         assert fetch(client, src) == (200, "image/jpeg")
 
 
+def test_images_show_when_the_content_folder_is_given_relative_to_the_working_folder(
+    make_app, articles, monkeypatch
+):
+    # As `make run` starts it: CONTENT_DIR=content, from the checkout.
+    monkeypatch.chdir(articles.parent.parent)
+    client = make_app(CONTENT_DIR="content").test_client()
+    for page in ("/preview/jiudu-station/wechat", "/preview/jiudu-station/"):
+        html = client.get(page).get_data(as_text=True)
+        images = srcs(html)
+        assert len(images) >= 2, page
+        for src in images:
+            url = src if src.startswith("/") else f"/preview/jiudu-station/{src}"
+            assert fetch(client, url) == (200, "image/jpeg"), (page, src)
+
+
 def test_the_index_lists_every_story_with_both_previews(client, articles):
     html = client.get("/preview/").get_data(as_text=True)
     for slug in ("jiudu-station", "fire-season-patrol", "one-file-per-veteran"):
         assert f'href="/preview/{slug}/wechat"' in html and f'href="/preview/{slug}/"' in html
+
+
+def test_the_index_reads_on_a_phone_with_each_storys_state_and_faults(client, session, articles):
+    (articles / "fire-season-patrol" / "cover.jpg").write_bytes(b"not a picture")
+    store = DbStateStore(session)
+    url = "https://mp.weixin.qq.com/s/jiudu"
+    store.save(ChannelState("jiudu-station", "wechat", state="published", article_url=url))
+    store.save(ChannelState("jiudu-station", "site", state="failed", reason="磁盘已满"))
+
+    html = client.get("/preview/").get_data(as_text=True)
+    assert '<meta name="viewport" content="width=device-width' in html and "<style>" in html
+    stories = {
+        slug: re.search(rf'<section class="story" id="{slug}">(.*?)</section>', html, re.S)[1]
+        for slug in ("jiudu-station", "fire-season-patrol", "one-file-per-veteran")
+    }
+    channels = {
+        slug: re.findall(r'<li>(微信|网站) <span class="state[^"]*">([^<]+)</span>', part)
+        for slug, part in stories.items()
+    }
+    assert channels["jiudu-station"] == [("微信", "已发布"), ("网站", "失败")]
+    assert url in stories["jiudu-station"] and "磁盘已满" in stories["jiudu-station"]
+    assert channels["one-file-per-veteran"] == [("微信", "待发布"), ("网站", "待发布")]
+    assert "cover：cover.jpg：不是可读的图片" in stories["fire-season-patrol"]
+    assert "检查通过" in stories["one-file-per-veteran"]
+    assert "检查通过" not in stories["fire-season-patrol"]
+
+
+def test_every_link_of_the_site_preview_leads_somewhere(client, session, articles):
+    load_sample(session)
+    seen, queue, pages = set(), ["/preview/jiudu-station/"], 0
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        with client.get(url) as response:
+            assert response.status_code == 200, url
+            if response.mimetype != "text/html" or url.endswith("/wechat"):
+                continue
+            pages += 1
+            for href in re.findall(r'(?:href|src)="([^"]+)"', response.get_data(as_text=True)):
+                target = urlsplit(urljoin(f"http://localhost{url}", href))
+                if target.netloc == "localhost" and target.path.startswith("/preview/"):
+                    queue.append(unquote(target.path))
+    # The story, its tags and station, 订阅, and the other stories they list.
+    assert {"/preview/tags/九都镇/", "/preview/stations/513429-107/"} <= seen
+    assert {"/preview/feed.xml", "/preview/subscribe/", "/preview/static/site.css"} <= seen
+    assert pages >= 8
+
+
+def test_a_station_page_in_the_preview_shows_how_to_reach_the_station(client, session, articles):
+    load_sample(session)
+    html = client.get("/preview/stations/513429-107/").get_data(as_text=True)
+    assert "九都镇退役军人服务站" in html and 'href="tel:08345550107"' in html
+    assert "布拖县九都镇政府便民服务中心" in html and "周一至周五 8:30-12:00" in html
+    assert html.count('<article class="card">') == 3  # every sample story, due or not
+    assert client.get("/preview/stations/513429-999/").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -96,14 +169,14 @@ def test_a_story_with_faults_shows_them_instead_of_a_preview(client, articles):
     index.write_text(index.read_text(encoding="utf-8").replace("cover: cover.jpg", "cover: 无.jpg"))
     page = client.get("/preview/jiudu-station/wechat")
     assert page.status_code == 422
-    assert "cover: 无.jpg not found beside index.md" in page.get_data(as_text=True)
+    assert "cover: 找不到 无.jpg（应和 index.md 放在同一目录）" in page.get_data(as_text=True)
 
 
 def test_the_wechat_preview_lists_the_check_faults_above_the_article(client, articles):
     big = articles / "jiudu-station" / "station.jpg"
     big.write_bytes(b"not a picture")
     html = client.get("/preview/jiudu-station/wechat").get_data(as_text=True)
-    assert "body: image station.jpg: not a readable image" in html
+    assert "正文: 图片 station.jpg：不是可读的图片" in html
 
 
 def test_previews_are_not_served_with_a_real_account(make_app, articles):
@@ -118,9 +191,7 @@ def test_a_story_with_an_impossible_date_is_a_page_of_faults_not_an_error(client
     for url in ("/preview/jiudu-station/", "/preview/jiudu-station/wechat"):
         page = client.get(url)
         assert page.status_code == 422, url
-        assert "publish_at: &#39;2026-02-30&#39; is not a date and time" in page.get_data(
-            as_text=True
-        )
+        assert "publish_at: “2026-02-30”不是日期和时间" in page.get_data(as_text=True)
     listing = client.get("/preview/")
     assert listing.status_code == 200
     html = listing.get_data(as_text=True)

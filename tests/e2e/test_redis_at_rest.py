@@ -53,7 +53,7 @@ def assert_absent(stored: bytes, *secrets: str) -> None:
 
 def test_registration_summary_leaves_no_name_id_or_phone_in_redis(wechat, butuo):
     replies = wechat.converse(
-        OPENID, "登记", "同意", NAME, ID, PHONE, "九都", "好谷", "2003", "2008"
+        OPENID, "登记", "同意", NAME, ID, PHONE, "九都", "好谷", "2003", "2008", "彝族"
     )
     summary = replies[-1]
     assert NAME in summary and mask_id(ID) in summary and mask_phone(PHONE) in summary
@@ -65,7 +65,7 @@ def test_registration_summary_leaves_no_name_id_or_phone_in_redis(wechat, butuo)
 
 
 def test_registration_done_leaves_no_file_number_in_redis(wechat, session, butuo):
-    wechat.converse(OPENID, "登记", "同意", NAME, ID, PHONE, "九都", "好谷", "2003", "2008")
+    wechat.converse(OPENID, "登记", "同意", NAME, ID, PHONE, "九都", "好谷", "2003", "2008", "彝族")
     done = wechat.send_text(OPENID, "确认")
 
     file_no = files.by_openid(session, OPENID).file_no

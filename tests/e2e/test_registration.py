@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import store
-from bot.crypto import cipher
-from bot.models import Consent, Follower, Station, Veteran
+from bot.crypto import cipher, mask_id
+from bot.models import Consent, Follower, HelpRequest, Station, Veteran
 from bot.records import files
 from bot.records.consent import TEXT_VERSIONS
 from bot.records.identity import check_char, parse_id_number
@@ -45,6 +45,7 @@ def register(wechat, openid=OPENID, id_number=ID, village="好谷", phone=PHONE)
         village,
         "2003",
         "2008",
+        "彝族",
         "确认",
     )
 
@@ -54,13 +55,13 @@ def test_full_registration_by_text(wechat, session, butuo):
 
     asked = [last_line(r) for r in replies]
     assert "同意" in asked[0]
-    wanted = ["姓名", "身份证号", "手机号", "乡镇", "村", "入伍年份", "退役年份", "确认"]
+    wanted = ["姓名", "身份证号", "手机号", "乡镇", "村", "入伍年份", "退役年份", "民族", "确认"]
     for reply, word in zip(asked[1:-1], wanted, strict=True):
         assert word in reply
     summary = replies[-2]
     assert "吉克阿木" in summary and "513429********123" in summary and "139****5678" in summary
     assert ID not in summary and PHONE not in summary
-    assert "九都镇 好谷村" in summary
+    assert "九都镇 好谷村" in summary and "7 民族：彝族" in summary
     assert "（男，1985年出生）" in summary  # the year the file keeps, no month or day
     village = butuo.villages["好谷村"]
     assert f"{village.code}-0001" in replies[-1]
@@ -69,6 +70,7 @@ def test_full_registration_by_text(wechat, session, butuo):
     assert veteran.file_no == f"{village.code}-0001"
     assert (veteran.name, veteran.gender, veteran.birth_year) == ("吉克阿木", "男", 1985)
     assert (veteran.phone, veteran.enlist_year, veteran.discharge_year) == (PHONE, 2003, 2008)
+    assert veteran.ethnicity == "彝族"
     assert veteran.station_id == village.id
     consent = session.scalar(select(Consent).where(Consent.openid == OPENID))
     assert consent.purpose == "registration"
@@ -87,11 +89,12 @@ def test_full_registration_by_voice(wechat, session, butuo):
         "好谷村。",
         "二零零三年。",
         "2008年。",
+        "彝族。",
         "确认。",
     ]
     replies = [wechat.send_voice(OPENID, words) for words in spoken]
 
-    assert "档案编号" in replies[-1]
+    assert "统一编号" in replies[-1]
     veteran = files.by_openid(session, OPENID)
     assert veteran.phone == PHONE and veteran.enlist_year == 2003
     assert cipher().decrypt(veteran.id_cipher) == ID
@@ -137,7 +140,7 @@ def test_lower_case_x_is_accepted(wechat, session, butuo):
         if factories.id_number(seq=s)[-1] == "X"
     )
     replies = register(wechat, id_number=with_x.lower())
-    assert "档案编号" in replies[-1]
+    assert "统一编号" in replies[-1]
     assert cipher().decrypt(files.by_openid(session, OPENID).id_cipher) == with_x
 
 
@@ -154,7 +157,9 @@ def test_bad_mobile_is_explained_and_asked_again(wechat, butuo, bad):
 @pytest.mark.parametrize(
     ("enlist", "discharge", "explains", "asked"),
     [
-        ("05", None, "4位数", "入伍年份"),
+        ("two thousand", None, "4位数", "入伍年份"),
+        ("1850", None, "比您的出生年份（1985年）还早", "入伍年份"),
+        ("98年", None, "不满16岁", "入伍年份"),
         ("1995", None, "不满16岁", "入伍年份"),
         (str(date.today().year + 1), None, "还没到", "入伍年份"),
         ("2003", "2001", "不能早于入伍年份（2003年）", "退役年份"),
@@ -181,7 +186,7 @@ def test_station_chosen_by_number_or_name(wechat, session, butuo, township, vill
     village_list = wechat.send_text(OPENID, township)
     assert "1 好谷村" in village_list and "11 依撒村" in village_list
     assert "入伍年份" in last_line(wechat.send_text(OPENID, village))
-    wechat.converse(OPENID, "2003", "2008", "确认")
+    wechat.converse(OPENID, "2003", "2008", "彝族", "确认")
 
     assert files.by_openid(session, OPENID).station.name.startswith(expected)
 
@@ -210,7 +215,7 @@ def test_shared_location_offers_the_nearest_village(wechat, session, butuo):
 
     offer = wechat.send_location(OPENID, lara.lat + 0.001, lara.lon - 0.001, "九都镇")
     assert "拉达村" in offer and "公里" in offer and "是" in last_line(offer)
-    wechat.converse(OPENID, "是", "2003", "2008", "确认")
+    wechat.converse(OPENID, "是", "2003", "2008", "彝族", "确认")
 
     assert files.by_openid(session, OPENID).station_id == lara.id
 
@@ -236,15 +241,86 @@ def test_cancel_mid_dialog_then_a_fresh_message(wechat, session, butuo):
     assert files.by_openid(session, OPENID) is None
 
 
+@pytest.mark.parametrize(("said", "year"), [("03年", 2003), ("零三年", 2003), ("二零零三", 2003)])
+def test_a_two_digit_year_is_taken_when_one_century_fits(wechat, session, butuo, said, year):
+    wechat.converse(OPENID, "登记", "同意", "吉克阿木", ID, PHONE, "九都", "好谷")
+    assert "退役年份" in last_line(wechat.send_text(OPENID, said))
+    wechat.converse(OPENID, "2008", "彝族", "确认")
+    assert files.by_openid(session, OPENID).enlist_year == year
+
+
+@pytest.mark.parametrize(
+    ("answers", "ethnicity"),
+    [
+        (["1"], "彝族"),
+        (["汉族"], "汉族"),
+        (["藏"], "藏族"),
+        (["4", "回族"], "回族"),
+        (["回族"], "回族"),
+    ],
+)
+def test_ethnicity_is_asked_with_the_common_answers(wechat, session, butuo, answers, ethnicity):
+    asked = wechat.converse(
+        OPENID, "登记", "同意", "吉克阿木", ID, PHONE, "九都", "好谷", "2003", "2008"
+    )
+    assert "1 彝族" in asked[-1] and "2 汉族" in asked[-1] and "3 藏族" in asked[-1]
+    replies = wechat.converse(OPENID, *answers)
+    assert "确认" in last_line(replies[-1])
+    wechat.send_text(OPENID, "确认")
+    assert files.by_openid(session, OPENID).ethnicity == ethnicity
+
+
+def summary_of(wechat) -> str:
+    return wechat.converse(
+        OPENID, "登记", "同意", "吉克阿木", ID, PHONE, "九都", "好谷", "2003", "2008", "彝族"
+    )[-1]
+
+
+@pytest.mark.parametrize("pick", ["3", "改手机号", "手机号错了", "３"])
+def test_one_answer_is_fixed_and_the_summary_comes_back(wechat, session, butuo, pick):
+    assert "3 手机号" in summary_of(wechat)
+
+    assert "手机号" in last_line(wechat.send_text(OPENID, pick))
+    again = wechat.send_text(OPENID, "13800001111")
+
+    assert "请核对" in again and "138****1111" in again and "吉克阿木" in again
+    wechat.send_text(OPENID, "确认")
+    veteran = files.by_openid(session, OPENID)
+    assert (veteran.phone, veteran.enlist_year) == ("13800001111", 2003)
+
+
+def test_fixing_the_station_asks_the_place_then_the_summary(wechat, session, butuo):
+    summary_of(wechat)
+    wechat.converse(OPENID, "4", "四开")
+    again = wechat.send_text(OPENID, "交莫")
+    assert "交莫村" in again and "请核对" in again
+    wechat.send_text(OPENID, "确认")
+    assert files.by_openid(session, OPENID).station_id == butuo.sikai_villages["交莫村"].id
+
+
+def test_a_fixed_enlistment_after_discharge_asks_the_discharge_again(wechat, butuo):
+    summary_of(wechat)
+    wechat.send_text(OPENID, "5")
+    reply = wechat.send_text(OPENID, "2010")
+    assert "不能早于入伍年份（2010年）" in reply and "退役年份" in last_line(reply)
+    assert "请核对" in wechat.send_text(OPENID, "2012")
+
+
+def test_an_unclear_answer_at_the_summary_says_the_instruction_once(wechat, butuo):
+    summary_of(wechat)
+    reply = wechat.send_text(OPENID, "好的吧")
+    assert reply.count("确认") == 1 and "没看懂" in reply
+
+
 def test_redo_starts_again_from_the_name(wechat, session, butuo):
     summary = wechat.converse(
-        OPENID, "登记", "同意", "吉克阿木", ID, PHONE, "九都", "好谷", "2003", "2008"
+        OPENID, "登记", "同意", "吉克阿木", ID, PHONE, "九都", "好谷", "2003", "2008", "彝族"
     )[-1]
     assert "确认" in last_line(summary)
 
     again = wechat.send_text(OPENID, "重填")
     assert "姓名" in last_line(again)
-    wechat.converse(OPENID, "吉克阿牛", ID, PHONE, "九都", "好谷", "2004", "2009", "确认")
+    wechat.converse(OPENID, "吉克阿牛", ID, PHONE, "九都", "好谷", "2004", "2009", "彝族", "确认")
 
     veteran = files.by_openid(session, OPENID)
     assert (veteran.name, veteran.enlist_year) == ("吉克阿牛", 2004)
@@ -281,14 +357,38 @@ def test_registering_claims_a_ledger_file(wechat, session, butuo):
     assert len(rows) == 1 and rows[0].openid == OPENID and rows[0].file_no == paper.file_no
 
 
-def test_an_id_bound_to_another_wechat_account_is_not_taken_over(wechat, session, butuo):
+def test_a_different_id_on_an_account_with_a_file_is_stopped_and_offers_a_correction(
+    wechat, session, butuo
+):
+    register(wechat)
+    veteran = files.by_openid(session, OPENID)
+    other = factories.id_number(born=date(1984, 5, 6), seq=321)
+
+    stopped = wechat.converse(OPENID, "登记", "同意", "吉克阿木", other)[-1]
+
+    assert veteran.file_no in stopped and mask_id(ID) in stopped and ID not in stopped
+    assert "回复“1”" in stopped
+    done = wechat.send_text(OPENID, "1")
+    assert "QZ" in done
+    request = session.scalars(select(HelpRequest)).one()
+    assert request.category == "档案更正" and request.station_id == veteran.station_id
+    session.expire_all()
+    assert len(session.scalars(select(Veteran)).all()) == 1
+    assert files.find(session, cipher(), other) is None
+
+
+def test_an_id_bound_to_another_wechat_account_is_refused_at_once(wechat, session, butuo):
     register(wechat)
     number = files.by_openid(session, OPENID).file_no
+    someone = "o-someone-else"
 
-    attempt = register(wechat, openid="o-someone-else", phone="13800002222")[-1]
+    attempt = wechat.converse(someone, "登记", "同意", "吉克阿木", ID)[-1]
 
     assert "另一个微信号" in attempt and number not in attempt
-    assert "九都" in attempt or "好谷" in attempt  # where to go to sort it out in person
+    assert "好谷" not in attempt  # nothing says where that file's owner lives
+    assert "乡镇" in last_line(attempt)
+    own_station = wechat.converse(someone, "四开", "交莫")[-1]
+    assert butuo.sikai_villages["交莫村"].phone in own_station
     session.expire_all()
     veteran = session.scalars(select(Veteran)).one()
     assert (veteran.openid, veteran.phone) == (OPENID, PHONE)
@@ -305,7 +405,7 @@ def test_id_number_never_rests_in_plaintext(wechat, session, butuo):
     dialog = json.loads(cipher().decrypt(r.get(f"dialog:{OPENID}")))
     assert cipher().decrypt(dialog["id"]) == ID
 
-    wechat.converse(OPENID, "九都", "好谷", "2003", "2008", "确认")
+    wechat.converse(OPENID, "九都", "好谷", "2003", "2008", "彝族", "确认")
 
     row = session.execute(text("SELECT * FROM veterans")).mappings().one()
     assert all(ID not in str(value) for value in row.values())

@@ -122,7 +122,7 @@ def test_a_reused_msg_id_never_answers_another_follower(wechat):
     first = wechat.send("o-first", "text", Content="登记", MsgId="880001")
     second = wechat.send("o-second", "text", Content="菜单", MsgId="880001")
     assert "同意" in first
-    assert second != first and "联系服务站" in second
+    assert second != first and "找服务站" in second
 
 
 def test_a_message_without_msg_id_is_refused_not_answered_from_the_cache(wechat):
@@ -164,4 +164,4 @@ def test_a_message_that_waits_too_long_for_its_follower_is_busy_then_retried(app
     r.delete("dedup:lock:o-waiting")
     r.close()
     # Nothing was claimed: WeChat's retry of the same message is answered.
-    assert "联系服务站" in wechat.reply(wechat.post(xml))["Content"]
+    assert "找服务站" in wechat.reply(wechat.post(xml))["Content"]

@@ -21,11 +21,11 @@ import xmltodict
 
 from bot.config import SANDBOX_CREDENTIALS
 from bot.wechat.transport import sign
+from tests.fixtures.stories import copy_shipped_content
 
 # Starts servers or processes, or waits out timeouts: `make test-slow`, and always in .ci/run.
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 # Settings that would point the run at outside servers or a real account.
@@ -89,6 +89,7 @@ class Running:
     base: str
     log: Path
     processes: list[psutil.Process]
+    env: dict[str, str]
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def running(tmp_path):
         PORT=str(port),
         SANDBOX_PORT=str(free_port()),
         INSTANCE_DIR=str(tmp_path / "instance"),
-        CONTENT_DIR=str(REPO / "content"),
+        CONTENT_DIR=str(copy_shipped_content(tmp_path / "content")),
         LOG_LEVEL="WARNING",
     )
     log = tmp_path / "run.log"
@@ -113,7 +114,7 @@ def running(tmp_path):
         wait_healthy(proc, f"{base}/healthz")
         children = psutil.Process(proc.pid).children(recursive=True)
         redis_server = psutil.Process(_embedded_redis_pid(log))
-        yield Running(proc, base, log, [*children, redis_server])
+        yield Running(proc, base, log, [*children, redis_server], env)
     finally:
         if proc.poll() is None:
             # The children run in their own process groups: kill the whole tree,
@@ -139,7 +140,11 @@ def test_run_serves_then_stops_everything_on_ctrl_c(running):
     running.proc.send_signal(signal.SIGINT)
     assert running.proc.wait(timeout=STOP_TIMEOUT) == 0
     _assert_all_gone(running.processes)
-    assert "chat page" in running.log.read_text()
+    text = running.log.read_text()
+    assert "chat page" in text
+    # Start-up says in one line where the schema is, and buries the banner in nothing.
+    assert re.search(r"^database: schema empty -> \d+$", text, re.MULTILINE)
+    assert "superuser privileges" not in text and "alembic" not in text
 
 
 def test_a_dead_child_stops_the_rest_and_fails(running):
@@ -148,6 +153,61 @@ def test_a_dead_child_stops_the_rest_and_fails(running):
     assert running.proc.wait(timeout=STOP_TIMEOUT) != 0
     _assert_all_gone(running.processes)
     assert "beat exited" in running.log.read_text()
+
+
+def test_a_second_run_says_where_the_first_runs_and_changes_nothing(running, tmp_path):
+    redis_pids = {p.pid for p in running.processes if "redis-server" in p.name()}
+    second = subprocess.run(
+        [*veteranbot(), "run"],
+        cwd=tmp_path,
+        env=running.env,
+        capture_output=True,
+        text=True,
+        timeout=STOP_TIMEOUT,
+    )
+    assert second.returncode == 1
+    assert f"already running at {running.base}" in second.stderr
+    assert requests.get(f"{running.base}/healthz", timeout=5).status_code == 200
+    assert all(psutil.pid_exists(pid) for pid in redis_pids) and redis_pids
+
+
+def test_a_dead_embedded_redis_is_noticed_and_said(running):
+    (server,) = [p for p in running.processes if "redis-server" in p.name()]
+    server.kill()
+    assert running.proc.wait(timeout=STOP_TIMEOUT) != 0
+    assert "the embedded Redis" in running.log.read_text()
+    _assert_all_gone(running.processes)
+
+
+def test_one_off_commands_write_links_to_the_port_run_uses(running, tmp_path):
+    built = subprocess.run(
+        [*veteranbot(), "site", "build"],
+        cwd=tmp_path,
+        env={k: v for k, v in running.env.items() if k != "PORT"},
+        capture_output=True,
+        text=True,
+        timeout=STOP_TIMEOUT,
+    )
+    assert built.returncode == 0, built.stderr
+    sitemap = (tmp_path / "instance" / "site" / "sitemap.xml").read_text()
+    assert f"{running.base}/column/" in sitemap and ":5000/" not in sitemap
+
+
+def test_a_one_off_command_stops_the_redis_it_started(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTSIDE)}
+    env["INSTANCE_DIR"] = str(tmp_path / "instance")
+    script = "from bot import create_app, store\nwith create_app().app_context():\n"
+    script += "    print(store.client().info('server')['process_id'])"
+    subprocess.run([*veteranbot(), "db", "upgrade"], cwd=tmp_path, env=env, check=True)
+    started = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert started.returncode == 0, started.stderr
+    pid = int(started.stdout.split()[-1])
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the command's Redis outlived it"
+        time.sleep(0.1)
 
 
 def _embedded_redis_pid(log: Path) -> int:

@@ -13,6 +13,7 @@ from bot.commands.run import run
 from bot.models import Follower
 from bot.wechat.transport import sign
 from tests.conftest import AES_KEY, APP_ID, TOKEN
+from tests.fixtures.templates import template_settings
 
 
 def test_encrypted_message_gets_an_encrypted_reply(safe_wechat):
@@ -58,7 +59,7 @@ def run_with_a_real_account(tmp_path, **settings):
             WECHAT_APP_SECRET="real-secret",
             WECHAT_TOKEN=TOKEN,
             PORT=str(taken.getsockname()[1]),
-            **settings,
+            **{**template_settings(), **settings},
         )
         return CliRunner().invoke(run, [])
 

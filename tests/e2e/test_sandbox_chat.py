@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from bot.models import Follower
 from bot.wechat.custom_menu import click_keys, layout
@@ -30,7 +33,7 @@ def test_page_renders_in_chinese_with_its_assets(client):
         "模拟语音",
         "登记",
         "求助",
-        "联系服务站",
+        "找服务站",
         "取消关注",
         STAFF,
         "veteranbot staff add",
@@ -39,6 +42,13 @@ def test_page_renders_in_chinese_with_its_assets(client):
     for asset in ("chat.js", "chat.css"):
         with client.get(f"/sandbox/static/{asset}") as response:
             assert response.status_code == 200
+
+
+def test_the_browsers_favicon_request_gets_an_icon(client):
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        icon = Image.open(io.BytesIO(response.get_data()))
+    assert icon.format == "ICO"
 
 
 def test_text_gets_the_bots_reply(client, wechat):
@@ -54,6 +64,14 @@ def test_voice_is_understood_through_its_recognition(client):
     typed = say(client, type="text", content="菜单").get_json()["reply"]["content"]
     spoken = say(client, type="voice", recognition="菜单。").get_json()["reply"]["content"]
     assert spoken == typed
+
+
+def test_voice_without_recognition_shows_the_call_back_path(client, platform):
+    reply = say(client, type="voice", recognition="").get_json()["reply"]["content"]
+
+    assert reply.strip().endswith("需要服务站给您回电话吗？回复 1")
+    # The recording is one the emulator issued, so the bot can download it.
+    assert len(platform.media) == 1
 
 
 def test_menu_click_reaches_the_same_dialog_as_the_word(client, wechat):

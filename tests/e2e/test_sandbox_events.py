@@ -88,3 +88,21 @@ def test_a_publish_job_is_reported_as_a_hint(session, platform_events, tmp_path,
     noted = eventually(hint)
     assert noted and "publish_status=0" in noted, "PUBLISHJOBFINISH never reached the webhook"
     assert noted.endswith(f"https://mp.weixin.qq.com/s/{job['article_id']}")
+
+
+def test_a_mass_send_reported_with_an_empty_account_is_recorded(session, platform_events):
+    platform_events.mass_event_blank_account = True  # as real MASSSENDJOBFINISH samples show
+    platform_events.mass_status = "send fail"
+    wechat = client()
+    wechat.tag_users(wechat.ensure_tag("退役军人"), ["o-vet-a", "o-vet-b"])
+
+    greetings_send.send_occasion(*wiring.care(), "spring-festival", date(2027, 2, 6))
+
+    def reported():
+        session.expire_all()
+        return session.query(Campaign).filter_by(state="undelivered").one_or_none()
+
+    row = eventually(reported)
+    assert row is not None, "the event with an empty ToUserName was not recorded"
+    assert row.finish_status == "send fail" and "未送达" in row.reason
+    assert (row.total_count, row.sent_count, row.error_count) == (2, 0, 2)

@@ -194,3 +194,48 @@ def test_condolence_list_over_wechat_names_martyrs_families_and_hardship(wechat,
     assert haogu[2].file_no not in reply  # disability alone is not on the list
     assert "别村困难" not in reply
     assert "记录" in last_line(reply)
+
+
+@pytest.mark.parametrize(("words", "unit"), [("待走访", "人"), ("慰问名单", "户")])
+def test_a_long_list_fits_one_reply_and_says_how_many_are_left_out(wechat, butuo, words, unit):
+    # Long Yi names and hardship notes: thirty such rows are well over 2,048 bytes.
+    village = butuo.villages["好谷村"]
+    rows = [
+        factories.VeteranFactory(
+            station=village, seq=i + 1, name=f"阿苏拉则吉克伍各{i:02d}", hardship=True
+        )
+        for i in range(40)
+    ]
+
+    reply = wechat.send_text(VILLAGE_STAFF, words)  # the driver refuses over 2,048 bytes
+
+    shown = sum(v.file_no in reply for v in rows)
+    assert 10 < shown < len(rows)
+    assert f"还有 {len(rows) - shown} {unit}未列出" in reply
+    assert "记录" in last_line(reply)
+
+
+def test_the_same_visit_sent_twice_is_kept_once_and_said(wechat, session, haogu):
+    ordinary = haogu[0]
+    wechat.send_text(VILLAGE_STAFF, f"走访 {ordinary.file_no}")
+
+    again = wechat.send_text(VILLAGE_STAFF, f"走访 {ordinary.file_no} 再记一次")
+
+    assert "今天已经记过：走访（吉克阿依）" in again and "不重复记录" in again
+    assert len(logged(session)) == 1
+
+
+def test_a_colleagues_visit_the_same_day_is_kept_with_the_earlier_one_said(wechat, session, haogu):
+    ordinary = haogu[0]
+    wechat.send_text(VILLAGE_STAFF, f"电话 {ordinary.file_no}")
+
+    reply = wechat.send_text(TOWNSHIP_STAFF, f"走访 {ordinary.file_no}")
+
+    assert "已记录" in reply and "今天之前已记过 电话（吉克阿依）" in reply
+    assert [c.kind for c in logged(session)] == ["phone", "visit"]
+
+
+def test_the_format_example_is_a_real_number_of_the_area(wechat, haogu):
+    reply = wechat.send_text(VILLAGE_STAFF, "走访")
+
+    assert min(v.file_no for v in haogu) in reply

@@ -187,3 +187,50 @@ def test_markup_in_the_directory_still_reaches_the_veteran(wechat, butuo, sessio
     factories.VeteranFactory(station=village, openid=OPENID)
 
     assert "地址：村委会]]><b>二楼" in wechat.send_text(OPENID, "联系服务站")
+
+
+def test_at_the_county_centre_the_county_centre_is_nearest(wechat, butuo):
+    county = butuo.county
+
+    reply = wechat.send_location(OPENID, county.lat, county.lon)
+
+    assert county.name in reply and county.phone in reply and "不到1公里" in reply
+
+
+def test_a_place_far_outside_is_said_to_be_outside_with_the_county_phones(wechat, butuo):
+    chengdu = (30.66, 104.06)
+
+    reply = wechat.send_location(OPENID, *chengdu)
+
+    assert "不在凉山州的服务范围内" in reply and butuo.county.phone in reply
+    assert not any(v.name in reply for v in butuo.villages.values())
+
+
+def test_a_far_place_inside_a_dialog_still_asks_the_township(wechat, butuo):
+    wechat.send_text(OPENID, "联系服务站")
+
+    reply = wechat.send_location(OPENID, 30.66, 104.06)
+
+    assert "服务范围" in reply and "乡镇" in last_line(reply)
+
+
+@pytest.mark.parametrize("other", ["2", "嗯嗯嗯好吧"])
+def test_an_answer_other_than_yes_or_no_to_the_nearest_is_asked_again(wechat, butuo, other):
+    wechat.send_text(OPENID, "联系服务站")
+    rihuo = butuo.villages["日火村"]
+    wechat.send_location(OPENID, rihuo.lat + 0.002, rihuo.lon)
+
+    reply = wechat.send_text(OPENID, other)
+
+    assert "请回复“是”或“不是”" in reply and "日火村" in reply
+    assert shows(wechat.send_text(OPENID, "是"), rihuo)
+
+
+def test_with_one_township_its_villages_are_asked_straight_away(wechat, session):
+    township = factories.TownshipFactory()
+    village = factories.VillageFactory(parent=township, name="好谷村退役军人服务站")
+
+    asked = wechat.send_text(OPENID, "联系服务站")
+
+    assert "1 好谷村" in asked and "村" in last_line(asked)
+    assert shows(wechat.send_text(OPENID, "1"), village)

@@ -94,7 +94,7 @@ def test_forged_message_changes_nothing(wechat, session):
 
 def test_unmatched_text_gets_the_menu_never_silence(wechat):
     reply = wechat.send_text("o-newcomer", "今天天气怎么样")
-    assert "登记" in reply and "求助" in reply and "联系服务站" in reply
+    assert "登记" in reply and "求助" in reply and "找服务站" in reply
     assert reply.splitlines()[-1].endswith("：")
 
 

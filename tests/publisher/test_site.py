@@ -217,7 +217,7 @@ def test_sitemap_lists_every_page(column, tmp_path):
     assert f"{SITE_URL}/tags/%E5%B0%B1%E4%B8%9A%E5%B8%AE%E6%89%B6/" in urls
     assert f"{SITE_URL}/stations/513429-105/" in urls
     assert f"{SITE_URL}/story-12/" not in urls
-    assert len(urls) == 12 + 2 + 2 + 2  # stories, index pages, tags, stations
+    assert len(urls) == 12 + 2 + 2 + 2 + 1  # stories, index pages, tags, stations, subscribe
 
 
 def test_titles_are_escaped(make_story, content, tmp_path):
@@ -261,6 +261,7 @@ def test_incremental_edit_touches_only_what_the_story_touches(column, make_story
         "tags/老兵故事/index.html",
         "stations/513429-107/index.html",
         "feed.xml",
+        "subscribe/index.html",  # its list of recent stories
     }
     untouched = [p for p in before if p.relative_to(site).as_posix() not in report.written]
     assert all(p.stat().st_mtime_ns == before[p] for p in untouched)

@@ -71,7 +71,7 @@ def test_load_all_gives_good_stories_oldest_first_and_the_faults_of_the_rest(
     loaded = load_all(content_dir)
     assert [s.slug for s in loaded.stories] == ["early", "middle", "late"]
     assert [str(f) for f in loaded.faults] == [
-        f"{loaded.faults[0].path}: title: required"
+        f"{loaded.faults[0].path}: title: 必填"
     ] and loaded.faults[0].path.endswith("broken/index.md")
 
 
@@ -116,7 +116,10 @@ def test_an_impossible_date_is_that_storys_fault_and_the_rest_still_load(make_st
     assert sorted(by_slug) == sorted(IMPOSSIBLE) and len(loaded.faults) == len(IMPOSSIBLE)
     for slug, value in IMPOSSIBLE.items():
         fault = by_slug[slug]
-        assert (fault.field, fault.reason) == ("publish_at", f"{value!r} is not a date and time")
+        assert (fault.field, fault.reason) == (
+            "publish_at",
+            f"“{value}”不是日期和时间（如 2025-08-01 08:00）",
+        )
 
 
 def test_a_billion_laughs_is_refused_without_being_expanded(make_story, content_dir):
@@ -130,7 +133,7 @@ def test_a_billion_laughs_is_refused_without_being_expanded(make_story, content_
     loaded = load_all(content_dir)
     assert [s.slug for s in loaded.stories] == ["good"]
     [fault] = loaded.faults
-    assert fault.path.endswith("bomb/index.md") and fault.field == "front matter"
+    assert fault.path.endswith("bomb/index.md") and fault.field == "文件头"
     assert "锚点" in fault.reason
 
 

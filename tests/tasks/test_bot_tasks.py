@@ -11,12 +11,16 @@ from celery.exceptions import Retry
 from sqlalchemy import select
 
 from bot import clock
-from bot.models import Follower, OutboxMessage
-from bot.requests import notices
+from bot.crypto import cipher
+from bot.models import Follower, OutboxMessage, VoiceMessage
+from bot.requests import notices, recordings
+from bot.sandbox import media
 from bot.wechat import outbox
 from bot.wechat.client import client
+from bot.wechat.errors import WeChatError
 from tasks import celery_init_app
-from tests.fixtures import factories
+from tests.fixtures import factories, wiring
+from tests.fixtures.templates import shown
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 
@@ -33,6 +37,7 @@ def bot_tasks(app, session):
     return SimpleNamespace(
         notify_staff=celery.tasks["tasks.bot.notify_staff"],
         tag_veteran=celery.tasks["tasks.bot.tag_veteran"],
+        fetch_voice=celery.tasks["tasks.bot.fetch_voice"],
     )
 
 
@@ -74,12 +79,11 @@ def test_notify_staff_sends_each_responsible_member_one_notice(
     for member in staff:
         (message,) = templates_to(platform, member.openid)
         assert message["template_id"] == "tpl-help-request"
-        data = message["data"]
-        assert data["keyword1"]["value"] == request.number
-        assert data["keyword2"]["value"] == "就业创业"
-        assert data["keyword3"]["value"] == "好谷村"
-        # The request's text, as far as a field shows it (issue 10); the page has it all.
-        assert data["keyword5"]["value"] == request.description[:20]
+        said = shown(message)
+        assert said["求助编号"] == request.number
+        assert said["求助类别"] == "就业创业"
+        assert said["服务站"] == "好谷村"
+        assert request.description not in str(message)
 
 
 def test_notify_staff_run_twice_tells_nobody_twice(bot_tasks, platform, request_with_staff):
@@ -159,7 +163,7 @@ def test_notify_staff_delivers_the_rows_the_webhook_wrote_and_writes_no_more(
     bot_tasks, app, platform, session, request_with_staff
 ):
     request, staff = request_with_staff
-    written = notices.add(session, request, "tpl-help-request")
+    written = notices.add(session, request, wiring.template("help_request"))
     session.commit()
 
     assert bot_tasks.notify_staff(request.id) == 2
@@ -224,3 +228,49 @@ def test_the_worker_retries_a_transient_failure_with_backoff(
         time.sleep(0.1)
 
     assert all(len(templates_to(platform, m.openid)) == 1 for m in staff)
+
+
+def noted_voice(session, media_id: str) -> VoiceMessage:
+    voice = VoiceMessage(openid="o-voice", media_id=media_id, format="amr")
+    session.add(voice)
+    session.flush()
+    return voice
+
+
+def test_fetch_voice_downloads_the_recording_once_and_keeps_it_encrypted(
+    app, bot_tasks, session, platform
+):
+    recording = media.sample_voice(seconds=1)
+    voice = noted_voice(session, media.issue(platform, recording))
+
+    assert bot_tasks.fetch_voice(voice.id) == "fetched"
+    assert bot_tasks.fetch_voice(voice.id) == "fetched"  # a second run downloads nothing
+
+    assert platform.calls.count("cgi-bin/media/get") == 1
+    session.expire_all()
+    assert recording not in voice.audio.encode()  # at rest: encrypted
+    assert recordings.audio(voice, cipher()) == recording
+
+
+def test_fetch_voice_of_an_id_wechat_no_longer_has_fails_with_the_reason(
+    app, bot_tasks, session, platform
+):
+    expired = media.issue(platform)
+    platform.media[expired]["at"] -= media.TEMPORARY_SECONDS + 1  # past WeChat's 3 days
+    voice = noted_voice(session, expired)
+
+    assert bot_tasks.fetch_voice(voice.id) == "failed"
+    session.expire_all()
+    assert "40007" in voice.reason
+
+
+def test_fetch_voice_leaves_a_transient_error_to_the_retry(app, bot_tasks, session, platform):
+    voice = noted_voice(session, media.issue(platform))
+    platform.inject("cgi-bin/media/get", -1)
+
+    # Called directly, Celery's retry raises the error itself; the worker schedules it.
+    with pytest.raises(WeChatError):
+        bot_tasks.fetch_voice(voice.id)
+    session.expire_all()
+    assert voice.state == "waiting"
+    assert bot_tasks.fetch_voice(voice.id) == "fetched"

@@ -15,9 +15,9 @@ from bot.crypto import cipher
 from bot.models import OutboxMessage
 from bot.wechat import outbox
 from bot.wechat.client import client
-from bot.wechat.templates import FIELD_CHARS
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tests.fixtures import factories
+from tests.fixtures.templates import opened, shown
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
 TEMPLATE = "tpl-care-reminder"
@@ -65,39 +65,59 @@ def templates_to(platform, openid) -> list[dict]:
 
 
 def fields(platform, openid) -> dict[str, str]:
+    """The one reminder openid got, as the phone shows it."""
     (message,) = templates_to(platform, openid)
     assert message["template_id"] == TEMPLATE
-    return {k: v["value"] for k, v in message["data"].items()}
+    return shown(message)
+
+
+def listed(client, platform, openid) -> str:
+    """The page behind the one reminder openid got: the full list."""
+    (message,) = templates_to(platform, openid)
+    return opened(client, message)
 
 
 def today() -> str:
     return clock.today().isoformat()
 
 
-def test_each_staff_member_gets_their_own_area_hardship_and_disability_first(care, platform, area):
+def day_shown(day) -> str:
+    return f"{day.year}年{day.month:02d}月{day.day:02d}日"
+
+
+def test_each_staff_member_gets_their_own_area_hardship_and_disability_first(
+    care, client, platform, area
+):
     v = area.vets
 
     assert care.monthly(today()) == 4
 
     village = fields(platform, "o-haogu")
-    assert village["keyword1"] == "好谷村"
-    assert village["keyword2"] == "未联系 2 人，其中 1 人需上门走访"
-    assert village["keyword3"] == "阿苦日体、沙马拉且"  # visit-owed first; names fit 20 chars
-    assert f"{clock.today().month}月联系提醒" in village["first"]
-    assert village["keyword4"] == today()
-    assert "待走访" in village["remark"] and "打电话不算" in village["remark"]
+    assert village == {
+        "服务站": "好谷村",
+        "事项": "待联系",
+        "人数": "2",
+        "日期": day_shown(clock.today()),
+    }
+    page = listed(client, platform, "o-haogu")
+    assert f"好谷村{clock.today().month}月联系提醒" in page
+    assert "未联系 2 人，其中 1 人需上门走访" in page
+    assert page.index("阿苦日体") < page.index("沙马拉且")  # visit-owed first
+    assert "待走访" in page and "打电话不算" in page
 
-    township = fields(platform, "o-jiudu")["keyword3"]
+    township = listed(client, platform, "o-jiudu")
     assert "海来木呷" not in township
     positions = [township.index(x.name) for x in (v.hardship, v.disabled, v.ordinary)]
     assert positions == sorted(positions)
-    assert "吉木子石" in township
 
-    assert fields(platform, "o-jiaomo")["keyword3"] == "海来木呷"
-    assert fields(platform, "o-butuo")["keyword2"] == "未联系 4 人，其中 2 人需上门走访"
+    assert "海来木呷" in listed(client, platform, "o-jiaomo")
+    assert fields(platform, "o-butuo")["人数"] == "4"
+    assert "未联系 4 人，其中 2 人需上门走访" in listed(client, platform, "o-butuo")
 
 
-def test_contacted_veterans_drop_off_but_a_call_leaves_hardship_on(care, platform, session, area):
+def test_contacted_veterans_drop_off_but_a_call_leaves_hardship_on(
+    care, client, platform, session, area
+):
     v, on = area.vets, clock.today()
     contacts.record(session, cipher(), v.ordinary, "phone", on)
     contacts.record(session, cipher(), v.hardship, "phone", on)
@@ -106,8 +126,10 @@ def test_contacted_veterans_drop_off_but_a_call_leaves_hardship_on(care, platfor
 
     care.monthly(today())
 
-    assert fields(platform, "o-haogu")["keyword3"] == "阿苦日体"
-    assert fields(platform, "o-jiudu")["keyword2"] == "未联系 1 人，其中 1 人需上门走访"
+    assert fields(platform, "o-haogu")["人数"] == "1"
+    page = listed(client, platform, "o-haogu")
+    assert "阿苦日体" in page and "沙马拉且" not in page
+    assert "未联系 1 人，其中 1 人需上门走访" in listed(client, platform, "o-jiudu")
 
 
 def test_staff_with_everyone_contacted_get_no_reminder(care, platform, session, area):
@@ -120,17 +142,27 @@ def test_staff_with_everyone_contacted_get_no_reminder(care, platform, session, 
     assert len(templates_to(platform, "o-haogu")) == 1
 
 
-def test_a_long_list_names_the_first_few_and_says_how_many(care, platform, session):
+def test_a_long_list_sends_the_count_and_links_to_every_name(care, client, platform, session):
     village = factories.VillageFactory()
     factories.StaffFactory(station=village, openid="o-busy")
-    for seq in range(1, 13):
+    for seq in range(1, 41):
         factories.VeteranFactory(station=village, seq=seq, name=f"长名单{seq:02d}")
 
     care.monthly(today())
 
-    listed = fields(platform, "o-busy")["keyword3"]
-    assert listed.endswith("等 12 人") and len(listed) <= FIELD_CHARS
-    assert "长名单01" in listed and "长名单12" not in listed
+    assert fields(platform, "o-busy")["人数"] == "40"
+    page = listed(client, platform, "o-busy")
+    assert all(f"长名单{seq:02d}" in page for seq in range(1, 41))
+
+
+def test_the_link_to_a_list_cannot_be_altered(care, client, platform, area):
+    care.monthly(today())
+    (message,) = templates_to(platform, "o-haogu")
+
+    forged = message["url"][:-3] + ("AAA" if not message["url"].endswith("AAA") else "BBB")
+    page = client.get(forged.removeprefix("http://127.0.0.1:5000"))
+
+    assert page.status_code == 404 and "阿苦日体" not in page.get_data(as_text=True)
 
 
 def test_a_second_run_the_same_day_reminds_nobody_twice(care, platform, area):
@@ -192,7 +224,7 @@ def test_the_beat_runs_reminders_on_the_1st_and_20th_at_nine(app):
     assert daily["task"] == "tasks.care.condolence_lists" and daily["schedule"].hour == {9}
 
 
-def test_condolence_lists_go_out_a_week_before_army_day(care, platform, area, session):
+def test_condolence_lists_go_out_a_week_before_army_day(care, client, platform, area, session):
     d = area.directory
     martyr = factories.VeteranFactory(station=d.villages["好谷村"], seq=7, category="烈属")
 
@@ -200,12 +232,11 @@ def test_condolence_lists_go_out_a_week_before_army_day(care, platform, area, se
     assert care.condolence("2026-07-25") == 3
 
     village = fields(platform, "o-haogu")
-    assert village["first"] == "好谷村建军节慰问名单"
-    assert village["keyword2"] == "共 2 户，其中烈属 1 户"
-    hardship = area.vets.hardship.name
-    assert village["keyword3"] == f"{martyr.name}、{hardship}"  # martyrs' families first
-    assert village["keyword4"] == "2026-08-01"
-    county = fields(platform, "o-butuo")["keyword3"]
+    assert village == {"服务站": "好谷村", "事项": "慰问", "人数": "2", "日期": "2026年08月01日"}
+    page = listed(client, platform, "o-haogu")
+    assert "好谷村建军节慰问名单" in page and "共 2 户，其中烈属 1 户" in page
+    assert page.index(martyr.name) < page.index(area.vets.hardship.name)  # martyrs first
+    county = listed(client, platform, "o-butuo")
     assert "吉木子石" not in county and "沙马拉且" not in county  # disability alone, ordinary
     assert templates_to(platform, "o-jiaomo") == []  # nobody on 交莫村's list
     # Later days of the same week send nothing more.
@@ -213,7 +244,7 @@ def test_condolence_lists_go_out_a_week_before_army_day(care, platform, area, se
     assert len(templates_to(platform, "o-haogu")) == 1
 
 
-def test_spring_festival_list_uses_the_lunar_date(care, platform, area):
+def test_spring_festival_list_uses_the_lunar_date(care, client, platform, area):
     martyr = factories.VeteranFactory(
         station=area.directory.sikai_villages["四开村"], category="烈属", name="海来阿呷"
     )
@@ -221,8 +252,8 @@ def test_spring_festival_list_uses_the_lunar_date(care, platform, area):
     # 2027's Spring Festival is 02-06; 交莫村 has no martyrs' family or hardship.
     assert care.condolence("2027-01-30") == 3
 
-    county = fields(platform, "o-butuo")
-    assert county["first"] == "布拖县春节慰问名单"
-    assert county["keyword4"] == "2027-02-06"
-    assert county["keyword3"].startswith(martyr.name)
+    assert fields(platform, "o-butuo")["日期"] == "2027年02月06日"
+    county = listed(client, platform, "o-butuo")
+    assert "布拖县春节慰问名单" in county
+    assert county.index(martyr.name) < county.index(area.vets.hardship.name)
     assert templates_to(platform, "o-jiaomo") == []

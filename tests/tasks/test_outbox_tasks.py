@@ -14,8 +14,9 @@ from bot.wechat import outbox
 from tasks import BEAT_SCHEDULE, celery_init_app
 from tasks import greetings as greeting_tasks
 from tasks import publish as publish_tasks
+from tests.fixtures.templates import HELP_DATA
 
-DATA = {"keyword1": {"value": "QZ000042"}}
+DATA = HELP_DATA
 
 
 @pytest.fixture
@@ -27,7 +28,10 @@ def outbox_tasks(app, session):
 
 
 def write(session, count: int) -> list[int]:
-    ids = [outbox.add(session, f"help:{n}:1", f"o-staff-{n}", "tpl", DATA) for n in range(count)]
+    ids = [
+        outbox.add(session, f"help:{n}:1", f"o-staff-{n}", "tpl-help-request", DATA)
+        for n in range(count)
+    ]
     session.commit()
     return ids
 

@@ -18,6 +18,7 @@ from tests.fixtures.publishing import (
     editor_notices,
     publishing_settings,
 )
+from tests.fixtures.templates import shown
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def publish_tasks(app, session, platform):
 
 
 def reminders(platform) -> list[dict]:
-    return [m for m in editor_notices(platform) if m["data"]["keyword2"]["value"] == "排期"]
+    return [m for m in editor_notices(platform) if shown(m)["渠道"] == "排期"]
 
 
 def test_beat_runs_publish_due_every_minute_and_the_reminder_on_monday_morning():
@@ -101,7 +102,7 @@ def test_weekly_reminder_tells_editors_once_when_the_week_is_empty(
 
     told = reminders(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
-    assert "未来 7 天" in told[0]["data"]["keyword3"]["value"]
+    assert shown(told[0])["原因"].startswith("未来 7 天")
 
 
 def test_weekly_reminder_is_quiet_when_a_story_is_queued(publish_tasks, platform, make_story):
@@ -132,4 +133,4 @@ def test_a_story_with_an_impossible_date_holds_back_no_other_and_editors_hear_of
     # and `veteranbot queue` / `content check` give the whole reason.
     shown = [field["value"] for field in told[0]["data"].values()]
     assert "typo" in shown
-    assert any(value.startswith("publish_at: '2026-0") for value in shown)
+    assert any(value.startswith("publish_at: “2026-0") for value in shown), shown

@@ -61,6 +61,7 @@ class LedgerCounts:
 
     added: int = 0
     updated: int = 0
+    unchanged: int = 0  # files the ledger already matched, field for field
     renumbered: list[int] = field(default_factory=list)
 
 
@@ -240,16 +241,43 @@ def _duplicates(rows: list[LedgerRow], cipher: FieldCipher) -> list[tuple[int, s
     return problems
 
 
+# What staff read in a file. The ID number is not compared: the file was found by it,
+# and its ciphertext differs on every save.
+_COMPARED = (
+    "name",
+    "birth_year",
+    "gender",
+    "station_id",
+    "phone",
+    "ethnicity",
+    "enlist_year",
+    "discharge_year",
+    "category",
+    "hardship",
+    "disability",
+)
+
+
+def _readable(veteran: Veteran) -> tuple:
+    return tuple(getattr(veteran, attr) for attr in _COMPARED)
+
+
 def _save_all(session: Session, cipher: FieldCipher, rows: list[LedgerRow]) -> LedgerCounts:
     counts = LedgerCounts()
     # Rows that carry their number go first, so a blank row's new number never
     # takes a number the ledger already gave someone.
     for r in sorted(rows, key=lambda r: (r.seq is None, r.line)):
+        before = files.find(session, cipher, r.fields.id_number.value)
+        was = _readable(before) if before is not None else None
         veteran, created = files.save(session, cipher, r.fields, source="ledger")
         for attr, value in r.flags.items():
             setattr(veteran, attr, value)
         if not created:
-            counts.updated += 1  # an existing file keeps its number
+            # An existing file keeps its number; re-importing the same ledger changes nothing.
+            if _readable(veteran) == was:
+                counts.unchanged += 1
+            else:
+                counts.updated += 1
             continue
         counts.added += 1
         if r.opened_at:

@@ -55,19 +55,36 @@
 
   function showPushed(m) {
     if (m.kind === "template") {
+      // As a phone shows a category template: its title, then each key's label and value.
       var card = document.createElement("div");
       card.className = "card";
+      var title = document.createElement("div");
+      title.className = "card-title";
+      title.textContent = m.title || m.template_id;
+      card.appendChild(title);
       var dl = document.createElement("dl");
-      Object.keys(m.data || {}).forEach(function (key) {
-        var dt = document.createElement("dt"), dd = document.createElement("dd");
-        dt.textContent = key;
+      var rows = m.rows || Object.keys(m.data || {}).map(function (key) {
         var v = m.data[key];
-        dd.textContent = v && typeof v === "object" ? v.value : String(v);
+        return [key, v && typeof v === "object" ? v.value : String(v)];
+      });
+      rows.forEach(function (row) {
+        var dt = document.createElement("dt"), dd = document.createElement("dd");
+        dt.textContent = row[0];
+        dd.textContent = row[1];
         dl.appendChild(dt);
         dl.appendChild(dd);
       });
       card.appendChild(dl);
-      bubble("push", "模板消息 · " + m.template_id, card);
+      if (m.url) {
+        var more = document.createElement("a");
+        more.className = "card-more";
+        more.href = m.url;
+        more.target = "_blank";
+        more.rel = "noreferrer";
+        more.textContent = "详情";
+        card.appendChild(more);
+      }
+      bubble("push", "服务通知", card);
     } else {
       // A msgmenu's choices: on a phone each is a line the follower taps to send it back.
       var choices = (m.choices || []).map(function (c) { return "【" + c + "】"; }).join(" ");
@@ -125,7 +142,7 @@
     log.innerHTML = saved ? saved.html : "";
     since = saved ? saved.since : 0;
     if (!saved) {
-      note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“联系服务站”。");
+      note("这是模拟的微信对话，不需要微信账号。试试点下面的“登记”“求助”“找服务站”。");
       note("当前身份：" + openid);
     }
     $("staff-hint").hidden = openid !== staffOpenid;
@@ -146,6 +163,12 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var value = text.value;
+    // Empty in voice mode: a voice message WeChat sent without recognised text,
+    // as it does more and more now that its speech recognition is withdrawn.
+    if (voice && !value.trim()) {
+      send({ type: "voice", recognition: "" }, "🎤 （一段语音，没有识别出文字）");
+      return;
+    }
     if (!value.trim()) return;
     text.value = "";
     if (voice) send({ type: "voice", recognition: value }, "🎤 " + value);
@@ -156,7 +179,7 @@
     voice = !voice;
     form.classList.toggle("voice", voice);
     this.textContent = voice ? "文字" : "模拟语音";
-    text.placeholder = voice ? "说的话（作为语音识别结果发送）" : "输入文字";
+    text.placeholder = voice ? "说的话（作为语音识别结果；留空＝没识别出文字）" : "输入文字";
     text.focus();
   });
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, func, select, update
 
 from bot import clock, db
 from bot.column import publish_state, publishing
-from bot.models import Campaign, PublishState
+from bot.models import Campaign, OutboxMessage, PublishState
 from publisher.story import SHANGHAI
 from tests.fixtures import wiring
 from tests.fixtures.publishing import (
@@ -22,6 +22,7 @@ from tests.fixtures.publishing import (
     editor_notices,
     publishing_settings,
 )
+from tests.fixtures.templates import opened, shown
 
 SITE_URL = "https://vets.example.cn/column"
 
@@ -188,7 +189,7 @@ def test_tokens_expiring_mid_publish_are_refreshed_once(session, platform, make_
 
 
 def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(
-    session, platform, make_story
+    client, session, platform, make_story
 ):
     make_story("jiudu", publish_at=ago(hours=1))
     platform.inject("cgi-bin/draft/add", 45009)
@@ -202,10 +203,13 @@ def test_the_daily_quota_fails_the_channel_and_tells_the_editors_once(
     assert platform.drafts == []
     told = editor_notices(platform)
     assert sorted(m["touser"] for m in told) == sorted(EDITORS)
-    assert told[0]["data"]["keyword1"]["value"] == "九都镇服务站的一天"
-    # A template field shows 20 characters on one line: the reason is cut there, whole in queue.
-    reason = told[0]["data"]["keyword3"]["value"]
+    assert shown(told[0])["稿件"] == "九都镇服务站的一天"
+    assert shown(told[0])["渠道"] == "微信"
+    # A template field shows 20 characters on one line: the reason is cut there, whole behind
+    # the notice's link.
+    reason = shown(told[0])["原因"]
     assert reason.startswith("接口调用已达今日上限") and len(reason) == 20 and reason[-1] == "…"
+    assert st.reason in opened(client, told[0])
 
 
 def test_a_cover_deleted_from_the_library_is_uploaded_again_for_the_next_story(
@@ -316,8 +320,8 @@ def test_a_story_that_does_not_load_is_reported_to_the_editors_once(session, pla
 
     told = editor_notices(platform)
     assert len(told) == len(EDITORS)
-    assert "typo" in told[0]["data"]["keyword1"]["value"]
-    assert "front matter" in told[0]["data"]["keyword3"]["value"]
+    assert "typo" in shown(told[0])["稿件"]
+    assert "文件头" in shown(told[0])["原因"]
 
 
 def test_a_future_story_waits(session, platform, make_story):
@@ -375,8 +379,9 @@ def test_a_mass_send_repeated_after_a_crash_is_dropped_by_its_clientmsgid(
 ):
     make_story("jiudu", publish_at=ago(hours=1), wechat={"mode": "mass"})
     publishing.publish_due(*wiring.column())
-    # As if killed after sendall answered but before it was recorded.
+    # As if killed after sendall answered but before it was recorded; resumed a minute later.
     rewind(session, "jiudu", state="submitting", msg_id=None)
+    platform.age_mass_sends(61)
 
     publishing.publish_due(*wiring.column())
 
@@ -417,7 +422,7 @@ def test_a_mass_story_beyond_the_monthly_quota_is_refused(
     refused = saved[("second", "wechat")]
     assert refused.state == "failed"
     assert "群发额度不足" in refused.reason and "first" in refused.reason
-    told = [m["data"]["keyword1"]["value"] for m in editor_notices(platform)]
+    told = [shown(m)["稿件"] for m in editor_notices(platform)]
     assert told.count("第二篇") == 2 * len(EDITORS)
 
 
@@ -478,3 +483,26 @@ def test_a_greeting_sent_and_since_switched_off_still_counts_against_the_quota(
     assert platform.mass_sends == []
     assert refused.state == "failed"
     assert "群发额度不足" in refused.reason and "建军节" in refused.reason
+
+
+def test_a_failure_and_its_editor_notices_are_committed_together(session, platform, make_story):
+    make_story("jiudu", publish_at=ago(hours=1))
+    platform.inject("cgi-bin/draft/add", 45009)
+    seen = []  # at each commit: (failed channels, editor notices) in what it commits
+
+    def commits(committing) -> None:
+        failed = committing.scalar(select(func.count()).where(PublishState.state == "failed"))
+        told = committing.scalar(select(func.count()).where(OutboxMessage.kind == "editor"))
+        seen.append((failed, told))
+
+    event.listen(session, "before_commit", commits)
+    try:
+        publishing.publish_due(*wiring.column())
+    finally:
+        event.remove(session, "before_commit", commits)
+
+    # No commit ever holds the failure without its notices: a crash between two
+    # commits could otherwise keep the failure and lose what tells the editors.
+    assert (1, len(EDITORS)) in seen
+    assert all(told == len(EDITORS) for failed, told in seen if failed)
+    assert len(editor_notices(platform)) == len(EDITORS)

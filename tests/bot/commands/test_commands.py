@@ -81,13 +81,20 @@ def test_staff_add_binds_moves_and_refuses_unknown_stations(cli, jiudu, session)
     moved = cli(staff, "add", "--station", "513429-107-04", "--name", "阿果", "--openid", "o-aguo")
     assert "原在木洛村退役军人服务站" in moved.output
     assert [s.name for s in directory.responsible_staff(session, village)] == ["阿木"]
-    assert "o-aguo" in cli(staff, "list", "--station", "513429-107-04").output
+    listed = cli(staff, "list", "--station", "513429-107-04").output
+    assert "o-aguo" in listed and "o-amu" in listed  # the township's 阿木 answers for it too
+    assert "o-amu" in cli(staff, "list", "--station", "513429-107-03").output
+    everyone = cli(staff, "list").output
+    (township_line,) = [line for line in everyone.splitlines() if "o-amu" in line]
+    assert "另负责 11 个村" in township_line and "木洛村" in township_line
 
 
 def test_veterans_import_loads_a_ledger_and_refuses_bad_ones_quietly(cli, jiudu, session, tmp_path):
     good = write_ledger(tmp_path / "good.xlsx", [ledger_row()])
     result = cli(veterans, "import", good)
-    assert result.exit_code == 0 and "新建 1，更新 0" in result.output
+    assert result.exit_code == 0 and "新建 1，更新 0，未变 0" in result.output
+    again = cli(veterans, "import", good)
+    assert again.exit_code == 0 and "新建 0，更新 0，未变 1" in again.output
     bad_id = id_number(seq="031")[:-1] + "0"
     bad = write_ledger(
         tmp_path / "bad.csv", [ledger_row(身份证号=bad_id), ledger_row(手机号="1390000999")]

@@ -9,8 +9,8 @@ from urllib.parse import unquote
 import pytest
 
 from bot.commands.content import content
-
-SAMPLES = Path(__file__).resolve().parents[3] / "content"
+from bot.records.imports.station_import import import_file
+from tests.fixtures.stories import copy_shipped_content
 
 
 @pytest.fixture
@@ -24,8 +24,9 @@ def cli(app):
     return run
 
 
-def test_the_shipped_sample_stories_pass_the_check(app, make_app):
-    result = make_app(CONTENT_DIR=str(SAMPLES)).test_cli_runner().invoke(content, ["check"])
+def test_the_shipped_sample_stories_pass_the_check(make_app, tmp_path):
+    samples = copy_shipped_content(tmp_path / "shipped")
+    result = make_app(CONTENT_DIR=str(samples)).test_cli_runner().invoke(content, ["check"])
     assert result.exit_code == 0, result.output
     assert "检查通过：3 篇稿件" in result.output
     assert "jiudu-station  海拔两千八百米的“家门口”服务站" in result.output
@@ -39,12 +40,38 @@ def test_check_prints_one_line_per_fault_and_fails(cli, make_story):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines == [
-        f"{bad / 'index.md'}: title: 33 characters, at most 32",
-        f"{bad / 'index.md'}: wechat.mode: 'all' is not publish or mass",
-        f"{image / 'index.md'}: body: image missing.png not found beside index.md",
+        f"{bad / 'index.md'}: title: 33 个字，最多 32 个",
+        f"{bad / 'index.md'}: wechat.mode: “all”不是 publish 或 mass",
+        f"{image / 'index.md'}: 正文: 找不到图片 missing.png（应和 index.md 放在同一目录）",
     ]
     assert "3 处问题" in result.stderr
     assert str(good) not in result.output
+
+
+def test_a_station_is_checked_against_the_imported_directory(cli, session, make_story, tmp_path):
+    # Nothing imported yet: any code passes, with a warning that it was not checked.
+    make_story("township", station="513429108")
+    unchecked = cli("check")
+    assert unchecked.exit_code == 0 and "检查通过：1 篇稿件" in unchecked.stdout
+    assert "服务站目录是空的，稿件的 station 未核对" in unchecked.stderr
+    # A 9-digit township code that `stations import` accepts is accepted in a story too.
+    directory = tmp_path / "stations.csv"
+    directory.write_text(
+        "code,name,level,parent_code,head,phone,address,hours,lat,lon\n"
+        "513429,布拖县退役军人服务中心,county,,,,,,,\n"
+        "513429108,特木里镇退役军人服务站,township,513429,,,,,,\n",
+        encoding="utf-8",
+    )
+    import_file(session, directory)
+    session.commit()
+    bad = make_story("unknown", station="513429-107")
+    checked = cli("check")
+    assert checked.exit_code == 1
+    assert checked.stdout.splitlines() == [
+        f"{bad / 'index.md'}: station: 服务站目录里没有编号 513429-107，请核对"
+        "（目录由 veteranbot stations import 导入）"
+    ]
+    assert "未核对" not in checked.stderr
 
 
 def test_check_of_an_empty_column_passes_with_nothing_to_publish(cli):
@@ -71,7 +98,7 @@ def test_preview_writes_both_versions_with_images_that_open(cli, app, make_story
 def test_preview_of_a_broken_or_unknown_story_says_why(cli, make_story):
     make_story("bad", author=None)
     broken = cli("preview", "bad")
-    assert broken.exit_code != 0 and ": author: required" in broken.output
+    assert broken.exit_code != 0 and ": author: 必填" in broken.output
     unknown = cli("preview", "nope")
     assert unknown.exit_code != 0 and "没有这篇稿件" in unknown.output
     climbing = cli("preview", "..")
@@ -91,6 +118,6 @@ def test_check_names_a_story_with_an_impossible_date_without_a_traceback(cli, ma
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # not a ValueError out of PyYAML
     assert result.stdout.splitlines() == [
-        f"{bad / 'index.md'}: publish_at: '2026-02-30' is not a date and time"
+        f"{bad / 'index.md'}: publish_at: “2026-02-30”不是日期和时间（如 2025-08-01 08:00）"
     ]
     assert "Traceback" not in result.output and str(good) not in result.output

@@ -1,4 +1,4 @@
-"""The WeChat client against the emulator: one shared token, one refresh, typed errors."""
+"""The WeChat client against the emulator: one shared token, typed errors (see test_tokens)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 
 from bot import store
 from bot.wechat.client import WeChatClient, client
-from bot.wechat.errors import QuotaExceeded, TokenError, WeChatError
+from bot.wechat.errors import QuotaExceeded, WeChatError
+from tests.fixtures.templates import HELP_DATA
 
 
 @pytest.fixture
@@ -20,22 +21,6 @@ def test_token_is_fetched_once_and_shared_between_processes(app, wx, platform):
     wx.tags()
     other.tags()
     assert platform.token_fetches == 1
-
-
-def test_expired_token_is_refreshed_once_and_the_call_succeeds(wx, platform):
-    wx.ensure_tag("退役军人")
-    platform.expire_tokens()
-    assert wx.tags()[0]["name"] == "退役军人"
-    assert platform.token_fetches == 2
-
-
-def test_a_token_refused_twice_raises_instead_of_looping(wx, platform):
-    platform.inject("cgi-bin/tags/get", 40001, 40001, 40001)
-    with pytest.raises(TokenError):
-        wx.tags()
-    # one fetch before the first try, one refresh, and no more
-    assert platform.token_fetches == 2
-    assert platform.calls.count("cgi-bin/tags/get") == 2
 
 
 def test_quota_error_is_typed_and_not_retried(wx, platform):
@@ -72,11 +57,9 @@ def templates(platform) -> list[dict]:
 
 
 def test_a_repeated_client_msg_id_reaches_the_follower_once(wx, platform):
-    data = {"keyword1": {"value": "QZ000001"}}
-
-    first = wx.send_template("o-staff", "tpl", data, client_msg_id="help:1:1")
-    again = wx.send_template("o-staff", "tpl", data, client_msg_id="help:1:1")
-    other = wx.send_template("o-other", "tpl", data, client_msg_id="help:1:1")
+    first = wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:1:1")
+    again = wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:1:1")
+    other = wx.send_template("o-other", "tpl-help-request", HELP_DATA, client_msg_id="help:1:1")
 
     # The repeat succeeds and names the first message; only another openid gets a second.
     assert again["msgid"] == first["msgid"] != other["msgid"]
@@ -87,18 +70,22 @@ def test_a_send_whose_answer_was_lost_is_repeated_harmlessly(wx, platform):
     platform.lost_answers["cgi-bin/message/template/send"] = 1
 
     with pytest.raises(WeChatError) as raised:
-        wx.send_template("o-staff", "tpl", {}, client_msg_id="care:reminder:2026-12-01:7")
+        wx.send_template(
+            "o-staff", "tpl-help-request", HELP_DATA, client_msg_id="care:reminder:2026-12-01:7"
+        )
     assert raised.value.transient
-    wx.send_template("o-staff", "tpl", {}, client_msg_id="care:reminder:2026-12-01:7")
+    wx.send_template(
+        "o-staff", "tpl-help-request", HELP_DATA, client_msg_id="care:reminder:2026-12-01:7"
+    )
 
     assert len(templates(platform)) == 1
 
 
 def test_client_msg_id_is_remembered_for_ten_minutes_only(wx, platform):
-    wx.send_template("o-staff", "tpl", {}, client_msg_id="help:2:1")
+    wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:2:1")
     platform.outbox[-1]["at"] -= 10 * 60  # the first send, ten minutes ago
 
-    wx.send_template("o-staff", "tpl", {}, client_msg_id="help:2:1")
-    wx.send_template("o-staff", "tpl", {})  # no id: every send is delivered
+    wx.send_template("o-staff", "tpl-help-request", HELP_DATA, client_msg_id="help:2:1")
+    wx.send_template("o-staff", "tpl-help-request", HELP_DATA)  # no id: every send is delivered
 
     assert len(templates(platform)) == 3

@@ -12,9 +12,10 @@ from bot import clock, db
 from bot.models import OutboxMessage
 from bot.wechat import outbox
 from bot.wechat.client import client
+from tests.fixtures.templates import HELP_DATA
 
 TEMPLATE_SEND = "cgi-bin/message/template/send"
-DATA = {"keyword1": {"value": "QZ000042"}, "keyword2": {"value": "就业创业"}}
+DATA = HELP_DATA
 
 
 def templates(platform) -> list[dict]:
@@ -146,7 +147,7 @@ def test_the_daily_quota_holds_the_row_until_after_midnight_in_beijing(session, 
 def test_many_rows_go_out_in_parallel_each_once(session, platform):
     keys = [f"care:reminder:2026-12-01:{n}" for n in range(40)]
     for n, key in enumerate(keys):
-        outbox.add(session, key, f"o-staff-{n}", "tpl-care", DATA)
+        outbox.add(session, key, f"o-staff-{n}", "tpl-help-request", DATA)
     session.commit()
     platform.inject(TEMPLATE_SEND, 45011, 43004)  # whichever two come first
 

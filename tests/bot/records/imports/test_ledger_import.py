@@ -56,7 +56,7 @@ def test_the_station_may_be_named_by_code_full_name_or_place(stations, tmp_path)
     assert stations.scalar(select(func.count()).where(Veteran.station_id == village.id)) == 3
 
 
-def test_importing_twice_updates_the_same_files_and_keeps_their_numbers(stations, tmp_path):
+def test_a_second_import_changes_nothing_and_a_changed_row_updates_the_file(stations, tmp_path):
     path = write_ledger(tmp_path / "l.csv", [ledger_row(), ledger_row(身份证号=WOMAN, 性别="")])
     import_file(stations, cipher(), path)
     stations.commit()
@@ -65,8 +65,9 @@ def test_importing_twice_updates_the_same_files_and_keeps_their_numbers(stations
         tmp_path / "m.csv", [ledger_row(服务站="513429-107-05", 手机号="13900009999")]
     )
     again = import_file(stations, cipher(), path)
-    import_file(stations, cipher(), moved)
-    assert (again.added, again.updated) == (0, 2)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+    after_move = import_file(stations, cipher(), moved)
+    assert (after_move.added, after_move.updated, after_move.unchanged) == (0, 1, 0)
     assert files_held(stations) == before
     veteran = files.find(stations, cipher(), id_number())
     # Dynamic tracking: the file follows the veteran to the new station, number unchanged.
@@ -223,7 +224,11 @@ def test_care_flags_come_from_the_optional_columns_and_the_category(stations, tm
 
 def test_a_ledger_without_the_flag_columns_keeps_the_flags_a_file_has(stations, tmp_path):
     import_file(stations, cipher(), write_with_flags(tmp_path / "a.csv", [ledger_row(困难="是")]))
-    import_file(stations, cipher(), write_ledger(tmp_path / "b.csv", [ledger_row()]))
+    kept = import_file(stations, cipher(), write_ledger(tmp_path / "b.csv", [ledger_row()]))
+    assert (kept.updated, kept.unchanged) == (0, 1)
+    lifted = write_with_flags(tmp_path / "c.csv", [ledger_row(困难="否")])
+    assert import_file(stations, cipher(), lifted).updated == 1
+    import_file(stations, cipher(), write_with_flags(tmp_path / "d.csv", [ledger_row(困难="是")]))
 
     assert stations.scalar(select(Veteran.hardship)) is True
 

@@ -1,15 +1,15 @@
 """console: staff sign-in and roles, the file's new fields and its change history
 
-Revision ID: 0006_console
-Revises: 0006_cases
+Revision ID: 0008_console
+Revises: 0007_cases
 Create Date: 2026-11-30 23:45:35.759311
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_console"
-down_revision = "0006_cases"
+revision = "0008_console"
+down_revision = "0007_cases"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """cases: the case workflow's timeline, deadlines, escalation and rating; erased files
 
-Revision ID: 0006_cases
-Revises: 0005
+Revision ID: 0007_cases
+Revises: 0006
 Create Date: 2026-11-30 23:45:31.424909
 """
 
@@ -10,8 +10,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_cases"
-down_revision = "0005"
+revision = "0007_cases"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
