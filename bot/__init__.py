@@ -31,7 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["DATA_KEY"], app.config["DATA_KEY_PREVIOUS"]
     )
 
-    from bot import health, notice_page
+    from bot import console, health, notice_page
     from bot.column import preview, site_view
     from bot.dialogs import station
     from bot.requests import recording_view
@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(site_view.bp)
     app.register_blueprint(recording_view.bp)  # call-backs' recordings, behind signed links
     preview.init_app(app)  # /preview/, in SANDBOX mode only
+    console.init_app(app)  # /console/, the staff console
     if app.config["SANDBOX"]:
         from bot.sandbox import chat
 

@@ -100,6 +100,10 @@ DEFAULTS: dict[str, str | None] = {
     # this from our clock: a signed URL that leaked cannot be replayed later.
     # WeChat signs with the current time; keep the server's clock synchronised.
     "WEBHOOK_MAX_CLOCK_SKEW_SECONDS": "300",
+    # The console is PUBLIC_URL/console/ (WeChat's web authorisation comes back
+    # there): WeChat's authorisation host, and how long a console sign-in lasts.
+    "WECHAT_OAUTH_BASE_URL": "https://open.weixin.qq.com",
+    "CONSOLE_SESSION_HOURS": "8",
     # Sent outbox rows older than this many days are deleted by beat (and `outbox
     # prune`). A row's key is what stops a rerun from sending it again, so keep them
     # longer than any rerun can come: OUTBOX_MIN_KEEP_DAYS at least.
@@ -198,6 +202,9 @@ def load_config(raw: dict) -> dict:
                 cfg[setting], cfg[f"{setting}_FIELDS"] = template_id, fields
         if raw["WECHAT_API_BASE_URL"] == WECHAT_API:
             cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{raw['SANDBOX_PORT']}"
+        if raw["WECHAT_OAUTH_BASE_URL"] == DEFAULTS["WECHAT_OAUTH_BASE_URL"]:
+            # The emulator plays open.weixin.qq.com's authorisation page too.
+            cfg["WECHAT_OAUTH_BASE_URL"] = cfg["WECHAT_API_BASE_URL"]
     if not cfg["WECHAT_TOKEN"]:
         raise ConfigError("WECHAT_TOKEN: required with a real account")
     cfg["DATABASE_URL"] = raw["DATABASE_URL"] or f"sqlite:///{instance / 'veteranbot.db'}"
@@ -209,6 +216,7 @@ def load_config(raw: dict) -> dict:
     cfg["SITE_URL"] = (raw["SITE_URL"] or f"http://127.0.0.1:{cfg['PORT']}/column").rstrip("/")
     cfg["WECHAT_API_BASE_URL"] = cfg["WECHAT_API_BASE_URL"].rstrip("/")
     cfg["PUBLIC_URL"] = (raw["PUBLIC_URL"] or f"http://127.0.0.1:{cfg['PORT']}").rstrip("/")
+    cfg["WECHAT_OAUTH_BASE_URL"] = cfg["WECHAT_OAUTH_BASE_URL"].rstrip("/")
     _validate(cfg)
     return cfg
 
@@ -268,6 +276,7 @@ def _validate(cfg: dict) -> None:
         "IMPORT_MAX_FAULTS",
         "LOCK_SECONDS",
         "WEBHOOK_MAX_CLOCK_SKEW_SECONDS",
+        "CONSOLE_SESSION_HOURS",
         "NEAREST_STATION_MAX_KM",
     ):
         if not str(cfg[key]).isdigit() or int(cfg[key]) < 1:
@@ -279,7 +288,7 @@ def _validate(cfg: dict) -> None:
             f"OUTBOX_KEEP_DAYS: must be a whole number of days, {OUTBOX_MIN_KEEP_DAYS} or more"
         )
     cfg["OUTBOX_KEEP_DAYS"] = int(keep)
-    for key in ("WECHAT_API_BASE_URL", "SITE_URL", "PUBLIC_URL"):
+    for key in ("WECHAT_API_BASE_URL", "SITE_URL", "WECHAT_OAUTH_BASE_URL", "PUBLIC_URL"):
         if urlparse(cfg[key]).scheme not in ("http", "https"):
             raise ConfigError(f"{key}: must be an http(s) URL")
     _validate_speech(cfg)

@@ -33,6 +33,7 @@ FLOORS = {
     "bot.wechat.views": EDGE,
     "bot.column.site_view": EDGE,
     "bot.column.preview": EDGE,
+    "bot.console": EDGE,
     "bot.requests.recording_view": EDGE,
     "tasks": EDGE,
     "bot.records": DOMAIN,

@@ -101,7 +101,7 @@ def normalise_file_no(text: str) -> str:
 
 def staff_by_openid(session: Session, openid: str) -> Staff | None:
     """The staff member bound to this WeChat account, if any."""
-    return session.scalar(select(Staff).where(Staff.openid == openid))
+    return session.scalar(select(Staff).where(Staff.openid == openid, Staff.unbound_at.is_(None)))
 
 
 def area_ids(session: Session, station: Station) -> list[int]:

@@ -133,7 +133,8 @@ def _send_each(
         log.error("%s is unset; staff not reminded", template.setting)
         return 0
     written = outbox.keys_under(session, f"{prefix}:")
-    for member in session.scalars(select(Staff).order_by(Staff.station_id, Staff.id)):
+    bound = select(Staff).where(Staff.unbound_at.is_(None))
+    for member in session.scalars(bound.order_by(Staff.station_id, Staff.id)):
         key = f"{prefix}:{member.id}"
         if key not in written and (message := message_for(member)) is not None:
             data, url = message

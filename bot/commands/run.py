@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import redis
@@ -150,7 +151,7 @@ def _embedded_services(
         parts[f"the embedded Redis (pid {pid})"] = lambda: runner.pid_alive(pid)
     env["REDIS_URL"] = cfg["REDIS_URL"]
     if cfg["SANDBOX"]:
-        from bot.sandbox.chat import ACCOUNT
+        from bot.sandbox.chat import ACCOUNT, STAFF_OPENID
         from bot.sandbox.emulator import create_emulator
         from bot.sandbox.platform import PlatformState, Webhook
         from bot.sandbox.server import serve_in_thread
@@ -166,6 +167,9 @@ def _embedded_services(
             webhook=hook,
             templates=dict(EXAMPLES),  # the category templates the sandbox account added
         )
+        # The console's sign-in inside "WeChat": its host is the authorised domain.
+        state.oauth.domains.add(urlsplit(cfg["PUBLIC_URL"]).netloc)
+        state.oauth.suggested_openid = STAFF_OPENID
         server = serve_in_thread(create_emulator(state), port=cfg["SANDBOX_PORT"])
         stack.callback(server.shutdown)
         cfg["WECHAT_API_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"

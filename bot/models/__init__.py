@@ -8,7 +8,7 @@ from bot.models.outbox import OutboxMessage
 from bot.models.requests import HelpRequest
 from bot.models.stations import Staff, Station
 from bot.models.stories import MediaUpload, PublishState
-from bot.models.veterans import Veteran
+from bot.models.veterans import FileChange, Veteran
 from bot.models.voice import VoiceMessage
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "CaseEvent",
     "Consent",
     "Contact",
+    "FileChange",
     "Follower",
     "HelpRequest",
     "MediaUpload",

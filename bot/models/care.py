@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.clock import utcnow
@@ -60,6 +60,8 @@ class Contact(Base):
     """One phone call or visit by station staff to a veteran (电话联系 / 上门走访)."""
 
     __tablename__ = "contacts"
+    # "Contacted this month?" for one veteran is a probe of this index (the console's lists).
+    __table_args__ = (Index("ix_contacts_veteran_day", "veteran_id", "contacted_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     veteran_id: Mapped[int] = mapped_column(ForeignKey("veterans.id"), index=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.clock import utcnow
@@ -43,5 +43,34 @@ class Veteran(Base):
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # What station practice records and the paper ledger lacks (kept in the console):
+    # the address down to the village group and the emergency contact are
+    # encrypted like the ID number; the paired Party-member household (结对党员户)
+    # too, as it names another person.
+    village_group: Mapped[str] = mapped_column(String(32), default="", server_default=text("''"))
+    address_cipher: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    emergency_cipher: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    plaque_hung: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    plaque_hung_on: Mapped[date | None] = mapped_column(Date)
+    paired_cipher: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    volunteer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     station: Mapped[Station] = relationship()
+
+
+class FileChange(Base):
+    """One edit of a file's field in the console: who, when, the value before and after.
+
+    Values are encrypted: the history of an encrypted field must not leak it.
+    """
+
+    __tablename__ = "file_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    veteran_id: Mapped[int] = mapped_column(ForeignKey("veterans.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    actor: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(32))
+    old_cipher: Mapped[str] = mapped_column(Text, default="")
+    new_cipher: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

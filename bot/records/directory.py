@@ -70,7 +70,8 @@ def nearest(
 def responsible_staff(session: Session, station: Station) -> list[Staff]:
     """Staff answerable for a station's requests: its own, and its township's."""
     line = [s.id for s in station.lineage() if s.level in ("village", "township")]
-    return list(session.scalars(select(Staff).where(Staff.station_id.in_(line)).order_by(Staff.id)))
+    query = select(Staff).where(Staff.station_id.in_(line), Staff.unbound_at.is_(None))
+    return list(session.scalars(query.order_by(Staff.id)))
 
 
 class Card(NamedTuple):

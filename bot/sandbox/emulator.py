@@ -16,7 +16,7 @@ from collections.abc import Callable
 import requests
 from flask import Flask, jsonify, request
 
-from bot.sandbox import articles, media, menus, tags, templates, tokens
+from bot.sandbox import articles, media, menus, oauth, tags, templates, tokens
 from bot.sandbox.platform import PlatformState
 from bot.wechat.transport import sign
 
@@ -83,7 +83,9 @@ def create_emulator(state: PlatformState) -> Flask:
             pending = state.faults.get(path)
             if pending:
                 return error(pending.pop(0), "injected by the sandbox")
-        if path in ("cgi-bin/token", "cgi-bin/stable_token") or path.startswith("_sandbox"):
+        if path in ("cgi-bin/token", "cgi-bin/stable_token", *oauth.PATHS) or path.startswith(
+            "_sandbox"
+        ):
             return None
         with state.lock:
             refused = state.tokens.refusal(request.args.get("access_token"), time.time())
@@ -144,6 +146,7 @@ def create_emulator(state: PlatformState) -> Flask:
     articles.register(app, state, error, lambda build: notify(state, build))
     media.register(app, state)
     templates.register(app, state, error)
+    oauth.register(app, state, error)
 
     @app.route("/_sandbox/messages/<openid>")
     def sandbox_messages(openid):

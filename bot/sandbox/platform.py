@@ -6,6 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from bot.sandbox.oauth import OAuthState
 from bot.sandbox.tokens import TokenBook
 
 # WeChat's publishing limits (see docs/wechat-platform.md, "Publishing articles").
@@ -93,6 +94,8 @@ class PlatformState:
     # does, event_delay seconds after a successful sendall or freepublish/submit.
     webhook: Webhook | None = None
     event_delay: float = EVENT_DELAY_SECONDS
+    # Web authorisation (bot/sandbox/oauth.py): authorised domains and issued codes.
+    oauth: OAuthState = field(default_factory=OAuthState)
     # How the next mass sends end, as their MASSSENDJOBFINISH reports: "send success",
     # "send fail" or "err(n)" (nobody receives a failed one).
     mass_status: str = MASS_SENT

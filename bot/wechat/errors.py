@@ -45,6 +45,12 @@ CODES: dict[int | None, Meaning] = {
     40035: Meaning(PERMANENT, "请求参数不合法"),
     40037: Meaning(PERMANENT, "模板 id 无效：公众号没有这个模板，请核对模板设置"),
     40125: Meaning(PERMANENT, "AppSecret 无效，请核对公众号配置"),
+    # Web authorisation (bot/wechat/oauth.py): a code is good once, for 5 minutes.
+    40002: Meaning(PERMANENT, "grant_type 不合法"),
+    40013: Meaning(PERMANENT, "AppID 无效，请核对公众号配置"),
+    40029: Meaning(PERMANENT, "授权 code 无效或已过期"),
+    40163: Meaning(PERMANENT, "授权 code 已被使用"),
+    41008: Meaning(PERMANENT, "缺少授权 code"),
     40164: Meaning(PERMANENT, "服务器 IP 不在公众号的 IP 白名单里"),
     40247: Meaning(PERMANENT, "历史模板库已停用，只能添加类目模板"),
     41005: Meaning(PERMANENT, "缺少媒体文件"),
