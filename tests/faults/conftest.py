@@ -82,8 +82,9 @@ def make_plant(tmp_path, platform, emulator_url, redis_server, make_story):
         plant.migrate()
         with plant.app.app_context():
             seed(plant)
-        for slug in ("jiudu", "sikai"):
-            make_story(slug, title=f"{slug} 服务站的故事", publish_at=_hour_ago())
+        # Stories name a station of the seeded directory: publishing checks it.
+        for slug, code in (("jiudu", "513429104"), ("sikai", "513429105")):
+            make_story(slug, title=f"{slug} 服务站的故事", publish_at=_hour_ago(), station=code)
         return plant
 
     yield make

@@ -166,7 +166,8 @@ def test_two_of_everything_one_half_killed_tells_each_staff_member_once(
     plant = Plant(settings, platform)
     plant.migrate()
     seed(plant)
-    make_story(SLUG, title=TITLE, publish_at=ahead(seconds=20))
+    # 九都镇 of the seeded directory: publishing checks a story's station against it.
+    make_story(SLUG, title=TITLE, publish_at=ahead(seconds=20), station="513429104")
     nodes = Nodes(tmp_path / "nodes", {k: v for k, v in settings.items() if k != "INSTANCE_DIR"})
     try:
         webs = [nodes.start("web", n) for n in (1, 2)]
