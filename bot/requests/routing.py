@@ -10,8 +10,9 @@ from bot.records import directory
 
 
 def staff_of(session: Session, station: Station) -> list[Staff]:
-    """The staff bound to this very station."""
-    return list(session.scalars(select(Staff).where(Staff.station_id == station.id)))
+    """The staff bound to this very station (an unbound one is told nothing more)."""
+    bound = select(Staff).where(Staff.station_id == station.id, Staff.unbound_at.is_(None))
+    return list(session.scalars(bound.order_by(Staff.id)))
 
 
 def responsible(session: Session, station: Station) -> list[Staff]:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import clock, db
-from bot.models import CaseEvent, HelpRequest, OutboxMessage
+from bot.models import CaseEvent, HelpRequest, OutboxMessage, Staff
 from bot.requests import escalation
 from bot.wechat import outbox
 from bot.wechat.client import client
@@ -167,6 +167,23 @@ def test_an_untaken_case_climbs_once_after_the_deadline(wechat, session, veteran
     assert any(
         "已转到九都镇服务站督办" in m.get("content", "") for m in received(platform, VETERAN)
     )
+
+
+def test_an_unbound_township_worker_hears_of_no_escalation(
+    wechat, session, veteran, platform, butuo
+):
+    file_request(wechat, session)
+    deliver(session)
+    before = len(received(platform, TOWNSHIP_STAFF))
+    member = session.scalars(select(Staff).where(Staff.openid == TOWNSHIP_STAFF)).one()
+    member.unbound_at = clock.utcnow()
+    session.commit()
+
+    with clock.travel(timedelta(hours=25)):
+        escalation.check_due(wiring.cases())
+        deliver(session)
+
+    assert len(received(platform, TOWNSHIP_STAFF)) == before
 
 
 def test_two_beat_runs_at_once_escalate_a_case_once(app, committed_db, platform):
