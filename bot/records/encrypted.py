@@ -38,6 +38,11 @@ COLUMNS = (
     Encrypted("contacts", "note_cipher"),
     Encrypted("voice_messages", "audio"),
     Encrypted("case_events", "note_cipher"),
+    Encrypted("veterans", "address_cipher"),
+    Encrypted("veterans", "emergency_cipher"),
+    Encrypted("veterans", "paired_cipher"),
+    Encrypted("file_changes", "old_cipher"),
+    Encrypted("file_changes", "new_cipher"),
 )
 # A batch re-encrypted and committed at a time: a rotation stopped halfway loses at
 # most one batch's work, and holds no row locked for long.
