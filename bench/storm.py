@@ -28,10 +28,8 @@ import contextlib
 import multiprocessing
 import os
 import random
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +47,7 @@ from webhook import (  # noqa: E402
     _stop,
     _tail,
     _veteranbot_settings,
+    run_harnessed,
 )
 
 from bot.wechat.transport import sign  # noqa: E402
@@ -89,19 +88,7 @@ class Storm:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        with contextlib.ExitStack() as stack:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vbstorm-")))
-            return _bench(stack, workdir, args)
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped", file=sys.stderr)
-        return 130
-    except RuntimeError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
+    return run_harnessed(_bench, _parse_args(argv), "vbstorm-")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

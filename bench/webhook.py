@@ -93,15 +93,19 @@ class Measured:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the whole bench; return the exit status."""
-    args = _parse_args(argv)
+    return run_harnessed(_bench, _parse_args(argv), "vbbench-")
+
+
+def run_harnessed(bench, args: argparse.Namespace, prefix: str) -> int:
+    """bench(stack, workdir, args) in a temporary folder, every server stopped however it ends."""
     # Ctrl-C and SIGTERM both unwind through the cleanup below, even when a
     # shell started the bench in the background with SIGINT ignored.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         with contextlib.ExitStack() as stack:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vbbench-")))
-            return _bench(stack, workdir, args)
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+            return bench(stack, workdir, args)
     except KeyboardInterrupt:
         print("\ninterrupted; servers stopped", file=sys.stderr)
         return 130

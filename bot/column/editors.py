@@ -67,18 +67,26 @@ def tell_editors(
     digest of what it says, so the same failure reported again that day is not
     sent again.
     """
-    ids = _write(session, settings, title, channel, reason, slug, key)
+    ids = notice_rows(session, settings, title, channel, reason, slug, key)
     return outbox.deliver(session, wechat, ids).sent if ids else 0
 
 
 def notice_rows(
-    session: Session, settings: ColumnSettings, title: str, channel: str, reason: str, slug: str
+    session: Session,
+    settings: ColumnSettings,
+    title: str,
+    channel: str,
+    reason: str,
+    slug: str = "",
+    key: str = "",
 ) -> list[int]:
     """Write the notice's outbox rows, committing them with what the session holds; their ids.
 
     For callers that must not wait on WeChat (the webhook): a task or the sweep delivers.
     """
-    return _write(session, settings, title, channel, reason, slug)
+    ids = _rows(session, settings, title, channel, reason, slug, key)
+    session.commit()
+    return ids
 
 
 def weekly_reminder(
@@ -102,25 +110,10 @@ def weekly_reminder(
     monday = now.astimezone(SHANGHAI).strftime("%G-W%V")
     end = (week.astimezone(SHANGHAI)).strftime("%m-%d")
     reason = f"未来 7 天（至 {end}）没有排期的稿件，请尽快安排"
-    ids = _write(session, settings, "本周风采录", "排期", reason, key=f"week:{monday}")
+    ids = notice_rows(session, settings, "本周风采录", "排期", reason, key=f"week:{monday}")
     if ids:
         outbox.deliver(session, wechat, ids)
     return bool(ids)
-
-
-def _write(
-    session: Session,
-    settings: ColumnSettings,
-    title: str,
-    channel: str,
-    reason: str,
-    slug: str = "",
-    key: str = "",
-) -> list[int]:
-    """Write the notice's rows not yet written, one per editor, and commit; their ids."""
-    ids = _rows(session, settings, title, channel, reason, slug, key)
-    session.commit()
-    return ids
 
 
 def _rows(
